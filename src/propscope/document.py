@@ -1,0 +1,112 @@
+"""The data model: articles, technique spans and the analysis of an article.
+
+Every offset is a character offset into ``Article.text`` exactly as given (newlines untouched), so
+``article.text[span.start:span.end]`` is always the span's text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def merge_intervals(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge spans that share at least one character; touching spans stay apart, as in the corpus."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    text: str
+    title: str = ""
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    start: int
+    end: int
+    technique: str
+    score: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end:
+            raise ValueError(f"a span needs 0 <= start < end, got {self.start}..{self.end}")
+
+    def text_in(self, text: str) -> str:
+        return text[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    techniques: tuple[str, ...] = ()
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.techniques)
+
+
+@dataclass(frozen=True)
+class Summary:
+    sentences: int
+    flagged_sentences: int
+    technique_counts: dict[str, int]
+
+    @property
+    def flagged_share(self) -> float:
+        return self.flagged_sentences / self.sentences if self.sentences else 0.0
+
+
+@dataclass
+class Analysis:
+    article: Article
+    spans: list[Span]
+    sentences: list[Sentence] = field(default_factory=list)
+    model: str = ""
+
+    @classmethod
+    def build(
+        cls, article: Article, spans: list[Span], sentence_bounds: list[tuple[int, int]], model: str = ""
+    ) -> Analysis:
+        """Attach each sentence's techniques, so the summary needs no second pass over spans."""
+        spans = sorted(spans)
+        sentences = [
+            Sentence(start, end, tuple(sorted({s.technique for s in spans if s.start < end and start < s.end})))
+            for start, end in sentence_bounds
+        ]
+        return cls(article=article, spans=spans, sentences=sentences, model=model)
+
+    @property
+    def summary(self) -> Summary:
+        counts = Counter(span.technique for span in self.spans)
+        return Summary(
+            sentences=len(self.sentences),
+            flagged_sentences=sum(s.flagged for s in self.sentences),
+            technique_counts=dict(counts.most_common()),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        text = self.article.text
+        summary = self.summary
+        return {
+            "article": asdict(self.article),
+            "model": self.model,
+            "spans": [asdict(s) | {"text": s.text_in(text)} for s in self.spans],
+            "sentences": [{"start": s.start, "end": s.end, "techniques": list(s.techniques)} for s in self.sentences],
+            "summary": {
+                "sentences": summary.sentences,
+                "flagged_sentences": summary.flagged_sentences,
+                "flagged_share": round(summary.flagged_share, 4),
+                "technique_counts": summary.technique_counts,
+            },
+        }

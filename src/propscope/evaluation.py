@@ -1,0 +1,41 @@
+"""Scoring an analyzer on a labelled corpus with the three SemEval-2020 Task 11 tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from propscope.corpus.labels import TEMPLATE_MARK, Label, technique_labels
+from propscope.document import Article
+from propscope.metrics import Report, full_task, span_identification, technique_classification
+from propscope.pipeline.analyzer import Analyzer
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    si: Report
+    tc: Report
+    flc: Report
+
+    def as_dict(self) -> dict:
+        return {"si": self.si.as_dict(), "tc": self.tc.as_dict(), "flc": self.flc.as_dict()}
+
+
+def evaluate_analyzer(
+    analyzer: Analyzer,
+    articles: Iterable[Article],
+    gold: list[Label],
+    threshold: float | None = None,
+) -> Evaluation:
+    articles = list(articles)
+    analyses = [analyzer.analyze(a, threshold=threshold) for a in articles]
+    ids = {a.id for a in articles}
+    gold = [g for g in gold if g.article_id in ids]
+    predicted = [label for analysis in analyses for label in technique_labels(analysis)]
+    template = [Label(g.article_id, g.start, g.end, TEMPLATE_MARK) for g in gold]
+    classified = analyzer.classify_template({a.id: a for a in articles}, template)
+    return Evaluation(
+        si=span_identification(predicted, gold),
+        tc=technique_classification(classified, gold),
+        flc=full_task(predicted, gold),
+    )

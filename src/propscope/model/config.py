@@ -1,0 +1,83 @@
+"""The training configuration: one TOML file, read into typed sections."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from propscope.errors import InputError
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    ptc_dir: str = "../shared/data/ptc-v2"
+    train_ids: str = "splits/train-ids.txt"
+    validation_ids: str = "splits/validation-ids.txt"
+    dev_articles: int = 30
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    window_tokens: int = 256
+    stride: int = 192
+    train_stride: int = 224
+    span_hidden: int = 256
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    seed: int = 13
+    epochs: int = 6
+    batch_size: int = 16
+    learning_rate: float = 6e-5
+    head_learning_rate: float = 1e-3
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    threads: int = 2
+    max_articles: int = 0  # 0: all; a small number makes a quick smoke run
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    name: str = "default"
+    output: str = "runs/default"
+    max_int8_f1_drop: float = 0.01
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    export: ExportConfig = ExportConfig()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise InputError(f"{source}: unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
+    return cls(**values)
+
+
+def load_config(path: Path) -> Config:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{path}: not valid TOML ({err})") from None
+    sections = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig, "export": ExportConfig}
+    unknown = set(raw) - set(sections)
+    if unknown:
+        raise InputError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
+    try:
+        return Config(**{k: _section(cls, raw.get(k, {}), k, str(path)) for k, cls in sections.items()})
+    except TypeError as err:
+        raise InputError(f"{path}: {err}") from None

@@ -1,0 +1,65 @@
+"""Turning the trained torch network into a model folder that runs on ONNX Runtime alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscope.model.inference import CLASSIFIER_FILE, ENCODER_FILE, META_FILE, TOKENIZER_FILE
+
+ONNX_OPSET = 17
+
+
+def export_model(model: Any, encoder_dir: Path, output: Path, meta: dict[str, Any]) -> None:
+    """Write ``encoder.onnx`` (fp32), ``classifier.npz``, the tokenizer and ``meta.json``."""
+    import torch
+
+    from propscope.model.network import ExportedEncoder
+
+    output.mkdir(parents=True, exist_ok=True)
+    wrapper = ExportedEncoder(model).eval()
+    dummy = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
+    with torch.no_grad():
+        torch.onnx.export(
+            wrapper,
+            dummy,
+            str(output / ENCODER_FILE),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["bio", "hidden"],
+            dynamic_axes={
+                "input_ids": {0: "windows", 1: "positions"},
+                "attention_mask": {0: "windows", 1: "positions"},
+                "bio": {0: "windows", 1: "positions"},
+                "hidden": {0: "windows", 1: "positions"},
+            },
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    first, _, _, last = model.classifier
+    np.savez(
+        output / CLASSIFIER_FILE,
+        w1=first.weight.detach().numpy().T.astype(np.float32),
+        b1=first.bias.detach().numpy().astype(np.float32),
+        w2=last.weight.detach().numpy().T.astype(np.float32),
+        b2=last.bias.detach().numpy().astype(np.float32),
+    )
+    shutil.copyfile(encoder_dir / "tokenizer.json", output / TOKENIZER_FILE)
+    write_meta(output, meta)
+
+
+def write_meta(output: Path, meta: dict[str, Any]) -> None:
+    (output / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def quantize_model(source: Path, target: Path) -> None:
+    """Dynamic int8 weights for the encoder; the small classifier stays fp32."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE):
+        shutil.copyfile(source / name, target / name)
+    quantize_dynamic(str(source / ENCODER_FILE), str(target / ENCODER_FILE), weight_type=QuantType.QInt8)

@@ -1,0 +1,180 @@
+"""Running a trained PropScope model with ONNX Runtime: no torch at analysis time.
+
+A model folder holds ``encoder.onnx`` (windows -> BIO probabilities and hidden states),
+``classifier.npz`` (the technique classifier over pooled span states), ``tokenizer.json``,
+``meta.json`` and ``MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscope.errors import ModelError
+from propscope.model.features import ArticleSignals
+from propscope.model.windows import O, Tokens, Window, WindowTokenizer, best_window, owner_windows
+
+ENCODER_FILE = "encoder.onnx"
+CLASSIFIER_FILE = "classifier.npz"
+TOKENIZER_FILE = "tokenizer.json"
+META_FILE = "meta.json"
+WINDOWS_PER_RUN = 16  # bounds attention memory on very long articles
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    """One text run through the encoder: per-window hidden states, per-token span probabilities."""
+
+    text: str
+    tokens: Tokens
+    windows: list[Window]
+    hidden: np.ndarray  # [windows, positions, hidden]
+    span_probability: np.ndarray  # [tokens]: 1 - P(O) from each token's most central window
+    begin_probability: np.ndarray  # [tokens]: P(B) from the same window
+
+
+@dataclass(frozen=True)
+class DetectedSpan:
+    start: int
+    end: int
+    score: float
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def pool_span(hidden: np.ndarray, mask_length: int, first: int, last: int) -> np.ndarray:
+    """Span mean and window mean of one window's hidden states; positions are token indices + 1."""
+    span = hidden[first + 1 : last + 1].mean(axis=0)
+    context = hidden[1 : mask_length - 1].mean(axis=0)
+    return np.concatenate([span, context])
+
+
+class TechniqueClassifier:
+    """A two-layer perceptron over [span mean, window mean, surface features], in numpy."""
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self.w1, self.b1 = weights["w1"], weights["b1"]
+        self.w2, self.b2 = weights["w2"], weights["b2"]
+
+    def probabilities(self, inputs: np.ndarray) -> np.ndarray:
+        hidden = np.maximum(inputs @ self.w1 + self.b1, 0.0)
+        return softmax(hidden @ self.w2 + self.b2)
+
+
+def _tidy_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Whole words, without the white space or clause punctuation a word piece may bring at an edge."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    while start < end and (text[start].isspace() or text[start] in ",;:.!?)"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:("):
+        end -= 1
+    return start, end
+
+
+def decode_spans(encoded: EncodedText, threshold: float) -> list[DetectedSpan]:
+    """Runs of tokens whose span probability reaches ``threshold``; a confident B starts a new span."""
+    inside = encoded.span_probability >= threshold
+    starts_new = encoded.begin_probability > encoded.span_probability / 2
+    offsets, text = encoded.tokens.offsets, encoded.text
+    runs: list[tuple[int, int]] = []
+    for index in np.flatnonzero(inside):
+        if runs and runs[-1][1] == index and not starts_new[index]:
+            runs[-1] = (runs[-1][0], index + 1)
+        else:
+            runs.append((index, index + 1))
+    spans = []
+    for first, last in runs:
+        start, end = _tidy_bounds(text, int(offsets[first, 0]), int(offsets[last - 1, 1]))
+        if any(c.isalnum() for c in text[start:end]):
+            score = float(encoded.span_probability[first:last].mean())
+            spans.append(DetectedSpan(start, end, score))
+    return spans
+
+
+class OnnxModel:
+    def __init__(self, directory: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        self.directory = Path(directory)
+        try:
+            self.meta: dict[str, Any] = json.loads((self.directory / META_FILE).read_text("utf-8"))
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads or int(os.environ.get("PROPSCOPE_THREADS", "0"))
+            options.inter_op_num_threads = 1
+            self.session = ort.InferenceSession(
+                str(self.directory / ENCODER_FILE), options, providers=["CPUExecutionProvider"]
+            )
+            with np.load(self.directory / CLASSIFIER_FILE) as weights:
+                self.classifier = TechniqueClassifier(dict(weights))
+            self.tokenizer = WindowTokenizer.from_file(
+                str(self.directory / TOKENIZER_FILE), self.meta["window_tokens"], self.meta["stride"]
+            )
+        except (OSError, KeyError, ValueError) as err:
+            raise ModelError(f"{self.directory}: not a usable PropScope model ({err})") from None
+        self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
+        self.threshold: float = float(self.meta["threshold"])
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name", self.directory.name))
+
+    def encode(self, text: str) -> EncodedText:
+        tokens = self.tokenizer.tokenize(text)
+        windows = self.tokenizer.windows(len(tokens))
+        hidden_parts, bio_parts = [], []
+        for first in range(0, len(windows), WINDOWS_PER_RUN):
+            input_ids, mask = self.tokenizer.batch(tokens, windows[first : first + WINDOWS_PER_RUN])
+            bio, hidden = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
+            width = self.tokenizer.content + 2
+            pad = ((0, 0), (0, width - hidden.shape[1]), (0, 0))
+            hidden_parts.append(np.pad(hidden, pad))
+            bio_parts.append(np.pad(bio, pad))
+        n = len(tokens)
+        span_probability = np.zeros(n, dtype=np.float32)
+        begin_probability = np.zeros(n, dtype=np.float32)
+        if windows:
+            bio = np.concatenate(bio_parts)
+            owner = owner_windows(windows, n)
+            starts = np.array([w.start for w in windows])
+            positions = np.arange(n) - starts[owner] + 1
+            span_probability = 1.0 - bio[owner, positions, O]
+            begin_probability = bio[owner, positions, 1]
+        hidden_all = np.concatenate(hidden_parts) if hidden_parts else np.zeros((0, 0, 0), np.float32)
+        return EncodedText(text, tokens, windows, hidden_all, span_probability, begin_probability)
+
+    def detect(self, encoded: EncodedText, threshold: float | None = None) -> list[DetectedSpan]:
+        return decode_spans(encoded, self.threshold if threshold is None else threshold)
+
+    def classify(self, encoded: EncodedText, spans: list[tuple[int, int]]) -> np.ndarray:
+        """Technique probabilities, one row per character span, columns in ``self.techniques`` order."""
+        if not spans:
+            return np.zeros((0, len(self.techniques)), dtype=np.float32)
+        signals = ArticleSignals(encoded.text)
+        rows = []
+        for start, end in spans:
+            first, last = encoded.tokens.token_range(start, end)
+            if first >= last:  # a span with no word pieces (only spaces): borrow the nearest token
+                first = min(first, len(encoded.tokens) - 1)
+                last = first + 1
+            index = best_window(encoded.windows, first, last)
+            window = encoded.windows[index]
+            last = min(last, window.end)
+            pooled = pool_span(
+                encoded.hidden[index],
+                window.end - window.start + 2,
+                first - window.start,
+                last - window.start,
+            )
+            rows.append(np.concatenate([pooled, signals.features(start, end)]))
+        return self.classifier.probabilities(np.stack(rows).astype(np.float32))

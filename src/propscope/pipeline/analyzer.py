@@ -1,0 +1,99 @@
+"""From text to an ``Analysis``: encode once, detect spans, name their techniques, split sentences."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from propscope.corpus.labels import Label
+from propscope.document import Analysis, Article, Span
+from propscope.errors import InputError, ModelError
+from propscope.model.inference import EncodedText, OnnxModel
+from propscope.pipeline.sentences import split_sentences
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
+DEFAULT_MODEL = "default"
+
+
+def model_directory(name_or_path: str) -> Path:
+    """A shipped model's name (``default``) or the path of a model folder."""
+    shipped = MODELS_DIR / name_or_path
+    if shipped.is_dir():
+        return shipped
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    available = sorted(p.name for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []
+    raise ModelError(f"no model {name_or_path!r}: name one of {available} or give a model folder")
+
+
+class Analyzer:
+    def __init__(self, model: OnnxModel) -> None:
+        self.model = model
+
+    @classmethod
+    def load(cls, name_or_path: str = DEFAULT_MODEL, threads: int | None = None) -> Analyzer:
+        return cls(OnnxModel(model_directory(name_or_path), threads=threads))
+
+    def analyze(self, article: Article | str, threshold: float | None = None) -> Analysis:
+        if isinstance(article, str):
+            article = Article(id="text", text=article)
+        if not article.text.strip():
+            raise InputError(f"article {article.id!r} is empty")
+        encoded = self.model.encode(article.text)
+        spans = self._spans(encoded, threshold)
+        return Analysis.build(article, spans, split_sentences(article.text), model=self.model.name)
+
+    def _spans(self, encoded: EncodedText, threshold: float | None) -> list[Span]:
+        detected = self.model.detect(encoded, threshold)
+        probabilities = self.model.classify(encoded, [(d.start, d.end) for d in detected])
+        techniques = self.model.techniques
+        return [
+            Span(d.start, d.end, techniques[int(p.argmax())], round(d.score * float(p.max()), 4))
+            for d, p in zip(detected, probabilities, strict=True)
+        ]
+
+    def technique_probabilities(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """Probabilities over ``self.model.techniques`` for given character spans of one text."""
+        for start, end in spans:
+            if not 0 <= start < end <= len(text):
+                raise InputError(f"span {start}..{end} lies outside the text (length {len(text)})")
+        return self.model.classify(self.model.encode(text), spans)
+
+    def classify_template(self, articles: dict[str, Article], template: list[Label]) -> list[Label]:
+        """Fill in the technique of every template row, keeping the template's order.
+
+        A span listed k times gets its k most probable techniques, since gold labels of one span are
+        matched as a multiset.
+        """
+        rows_by_article: dict[str, list[int]] = defaultdict(list)
+        for index, row in enumerate(template):
+            if row.article_id not in articles:
+                raise InputError(f"template row {index + 1}: no article with id {row.article_id!r}")
+            rows_by_article[row.article_id].append(index)
+        filled: list[Label | None] = [None] * len(template)
+        for article_id, indices in rows_by_article.items():
+            article = articles[article_id]
+            spans = sorted({(template[i].start, template[i].end) for i in indices})
+            probabilities = self.technique_probabilities(article.text, spans)
+            ranked = {span: list(np.argsort(-p)) for span, p in zip(spans, probabilities, strict=True)}
+            for i in indices:
+                row = template[i]
+                choice = ranked[(row.start, row.end)]
+                technique = self.model.techniques[choice.pop(0) if len(choice) > 1 else choice[0]]
+                filled[i] = Label(row.article_id, row.start, row.end, technique)
+        return [label for label in filled if label is not None]
+
+
+@lru_cache(maxsize=4)
+def load_analyzer(name_or_path: str = DEFAULT_MODEL) -> Analyzer:
+    """The cached analyzer: loading a model takes a while, so every caller shares one."""
+    return Analyzer.load(name_or_path)
+
+
+def analyze(text: str, *, title: str = "", model: str = DEFAULT_MODEL) -> Analysis:
+    """Find the propaganda techniques in ``text``, with the shipped default model unless named."""
+    return load_analyzer(model).analyze(Article(id="text", text=text, title=title))

@@ -1,0 +1,94 @@
+"""A standalone HTML page of one or more analyses: no scripts, no external resources.
+
+Every piece of article text goes through ``html.escape``: an article that contains markup shows it as
+text.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from propscope.document import Analysis, Span
+from propscope.techniques import TECHNIQUES, get_technique
+
+_STYLE = """
+body { font: 16px/1.6 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+article { white-space: pre-wrap; border: 1px solid #ddd; border-radius: 6px; padding: 1rem; }
+mark { color: #111; border-radius: 3px; padding: 0 1px; }
+mark.overlap { box-shadow: inset 0 -3px 0 #222; }
+.legend { display: flex; flex-wrap: wrap; gap: .5rem 1rem; margin: 1rem 0; padding: 0; list-style: none; }
+.swatch { display: inline-block; width: 1em; height: 1em; border-radius: 3px; vertical-align: -2px; }
+.bar { display: inline-block; height: .8em; border-radius: 2px; }
+table { border-collapse: collapse; } td, th { padding: .2rem .6rem; text-align: left; }
+.summary { color: #444; }
+"""
+
+
+def _segments(text: str, spans: list[Span]) -> list[tuple[int, int, list[Span]]]:
+    """Cut the text at every span boundary, listing the spans that cover each piece."""
+    cuts = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
+    return [(a, b, [s for s in spans if s.start < b and a < s.end]) for a, b in zip(cuts, cuts[1:], strict=False)]
+
+
+def _tooltip(spans: list[Span]) -> str:
+    return "\n".join(
+        f"{get_technique(s.technique).display_name} ({s.score:.2f}): {get_technique(s.technique).definition}"
+        for s in spans
+    )
+
+
+def article_html(analysis: Analysis) -> str:
+    text = analysis.article.text
+    pieces = []
+    for start, end, covering in _segments(text, analysis.spans):
+        chunk = escape(text[start:end])
+        if not covering:
+            pieces.append(chunk)
+            continue
+        top = max(covering, key=lambda s: s.score)
+        css = ' class="overlap"' if len(covering) > 1 else ""
+        pieces.append(
+            f'<mark{css} style="background:{get_technique(top.technique).colour}" '
+            f'title="{escape(_tooltip(covering))}">{chunk}</mark>'
+        )
+    return "".join(pieces)
+
+
+def _summary_html(analysis: Analysis) -> str:
+    summary = analysis.summary
+    most = max(summary.technique_counts.values(), default=1)
+    rows = "".join(
+        f'<tr><td><span class=swatch style="background:{get_technique(name).colour}"></span> '
+        f"{escape(get_technique(name).display_name)}</td><td>{count}</td>"
+        f'<td><span class=bar style="width:{8 * count / most:.2f}rem;'
+        f'background:{get_technique(name).colour}"></span></td></tr>'
+        for name, count in summary.technique_counts.items()
+    )
+    table = f"<table><tr><th>Technique</th><th>Spans</th><th></th></tr>{rows}</table>" if rows else ""
+    return (
+        f'<p class="summary">{len(analysis.spans)} spans; {summary.flagged_sentences} of '
+        f"{summary.sentences} sentences ({summary.flagged_share:.0%}) use at least one technique.</p>{table}"
+    )
+
+
+def _legend_html() -> str:
+    items = "".join(
+        f'<li><span class=swatch style="background:{t.colour}"></span> '
+        f'<abbr title="{escape(t.definition)} Example: {escape(t.example)}">{escape(t.display_name)}</abbr></li>'
+        for t in TECHNIQUES
+    )
+    return f'<ul class="legend">{items}</ul>'
+
+
+def render_page(analyses: list[Analysis], title: str = "PropScope analysis") -> str:
+    sections = "".join(
+        f"<section><h2>{escape(a.article.title or a.article.id)}</h2>{_summary_html(a)}"
+        f"<article>{article_html(a)}</article></section>"
+        for a in analyses
+    )
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{escape(title)}</h1>{_legend_html()}{sections}</body></html>\n"
+    )

@@ -1,0 +1,138 @@
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from propscope.cli.main import app
+from propscope.corpus import read_labels
+
+runner = CliRunner()
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample_article.txt"
+
+
+def run(*args, input=None):
+    result = runner.invoke(app, [str(a) for a in args], input=input)
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture
+def folder(tmp_path: Path, sample_text: str) -> Path:
+    (tmp_path / "article10.txt").write_text(sample_text, encoding="utf-8")
+    (tmp_path / "article11.txt").write_text("Calm news\n\nThe <script>x</script> library opens at nine.\n", "utf-8")
+    return tmp_path
+
+
+def test_text_output_has_legend_and_summary():
+    result = run("analyze", SAMPLE)
+    assert result.exit_code == 0
+    assert "Techniques found" in result.output
+    assert "sentences" in result.output
+
+
+def test_json_is_the_full_analysis(sample_text):
+    result = run("analyze", SAMPLE, "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["article"]["id"] == "sample_article"
+    assert data["spans"] and all(sample_text[s["start"] : s["end"]] == s["text"] for s in data["spans"])
+    assert data["summary"]["sentences"] == len(data["sentences"])
+
+
+def test_jsonl_and_ptc_for_a_folder(folder: Path, tmp_path: Path):
+    lines = run("analyze", folder, "-f", "jsonl").stdout.strip().split("\n")
+    assert [json.loads(line)["article"]["id"] for line in lines] == ["10", "11"]
+    out = tmp_path / "pred.labels"
+    assert run("analyze", folder, "-f", "ptc", "-o", out).exit_code == 0
+    rows = read_labels(out)
+    assert rows and {r.article_id for r in rows} <= {"10", "11"}
+    assert all(r.technique for r in rows)
+
+
+def test_ptc_si_rows_do_not_overlap(folder: Path, tmp_path: Path):
+    out = tmp_path / "si.labels"
+    run("analyze", folder, "-f", "ptc-si", "-o", out)
+    rows = sorted(read_labels(out))
+    assert rows and all(r.technique is None for r in rows)
+    for a, b in zip(rows, rows[1:], strict=False):
+        assert a.article_id != b.article_id or a.end <= b.start
+
+
+def test_html_escapes_article_text(folder: Path, tmp_path: Path):
+    out = tmp_path / "page.html"
+    run("analyze", folder, "-f", "html", "-o", out)
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<mark" in page
+    assert "<script" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in re.sub(r"<[^>]*>", "", page)
+
+
+def test_standard_input(sample_text):
+    result = run("analyze", "-", "-f", "json", input=sample_text)
+    assert json.loads(result.stdout)["article"]["id"] == "stdin"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing.txt", "no such file"),
+        (lambda p: (p / "e.txt").write_text(" \n") and p / "e.txt", "empty input"),
+        (lambda p: (p / "b.txt").write_bytes(b"ok\n\xc3\x28") and p / "b.txt", "b.txt:2: not valid UTF-8"),
+    ],
+)
+def test_bad_input_is_one_clear_message(tmp_path: Path, make, message):
+    result = run("analyze", make(tmp_path))
+    assert result.exit_code == 1
+    assert "error:" in result.output and message in result.output
+
+
+def test_empty_standard_input():
+    result = run("analyze", "-", input="")
+    assert result.exit_code == 1 and "empty input" in result.output
+
+
+def test_classify_fills_template_in_order(folder: Path, tmp_path: Path, sample_text: str):
+    start = sample_text.index("greedy developers")
+    template = tmp_path / "template.labels"
+    template.write_text(f"10\t?\t{start}\t{start + 17}\n10\t?\t0\t7\n10\t?\t{start}\t{start + 17}\n", "utf-8")
+    out = tmp_path / "filled.labels"
+    assert run("classify", folder, template, "-o", out).exit_code == 0
+    rows = read_labels(out)
+    assert [(r.start, r.end) for r in rows] == [(start, start + 17), (0, 7), (start, start + 17)]
+    assert all(r.technique not in (None, "?") for r in rows)
+
+
+def test_classify_rejects_span_past_article_end(folder: Path, tmp_path: Path):
+    template = tmp_path / "template.labels"
+    template.write_text("11\t?\t0\t99999\n", "utf-8")
+    result = run("classify", folder, template)
+    assert result.exit_code == 1 and "template.labels:1" in result.output
+
+
+def test_evaluate_prints_official_figures(tmp_path: Path):
+    gold = tmp_path / "gold.labels"
+    pred = tmp_path / "pred.labels"
+    gold.write_text("1\tDoubt\t0\t10\n1\tSlogans\t20\t30\n", "utf-8")
+    pred.write_text("1\tDoubt\t5\t10\n1\tDoubt\t20\t30\n", "utf-8")
+    si = json.loads(run("evaluate", "--task", "si", pred, gold, "--json").stdout)
+    assert (si["precision"], si["recall"]) == (1.0, 0.75)
+    flc = json.loads(run("evaluate", "--task", "flc", pred, gold, "--json").stdout)
+    assert (flc["precision"], flc["recall"]) == (0.5, 0.25)
+    assert flc["per_technique"]["Slogans"]["recall"] == 0.0
+    table = run("evaluate", "--task", "tc", pred, gold)
+    assert table.exit_code == 0 and "Doubt" in table.output
+
+
+def test_evaluate_malformed_gold_names_line(tmp_path: Path):
+    gold = tmp_path / "gold.labels"
+    gold.write_text("1\tDoubt\t0\t10\n1\tDoubt\tx\t10\n", "utf-8")
+    result = run("evaluate", gold, gold)
+    assert result.exit_code == 1 and "gold.labels:2" in result.output
+
+
+def test_techniques_and_version():
+    assert "Flag-waving" in run("techniques").output
+    catalogue = json.loads(run("techniques", "--json").stdout)
+    assert len(catalogue) == 14
+    assert run("--version").output.startswith("propscope ")

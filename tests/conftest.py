@@ -1,0 +1,67 @@
+"""Shared fixtures: hand-written articles, and the corpus folder where one is present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_ARTICLE = REPO / "examples" / "sample_article.txt"
+
+
+def corpus_root() -> Path:
+    return Path(os.environ.get("PROPSCOPE_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def ptc_dir() -> Path:
+    path = corpus_root() / "ptc-v2"
+    if not (path / "train-articles").is_dir():
+        pytest.skip(f"PTC corpus not found at {path} (set PROPSCOPE_DATA to the data folder)")
+    return path
+
+
+@pytest.fixture
+def sample_text() -> str:
+    return SAMPLE_ARTICLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    """A PTC-shaped folder of four short hand-written articles with labels."""
+    root = tmp_path / "ptc"
+    (root / "train-articles").mkdir(parents=True)
+    (root / "splits").mkdir()
+    texts = {
+        "1": "A shameful plan\n\nThe reckless council approved a shameful plan.\nCritics called it a disgrace.\n",
+        "2": "Our town\n\nReal patriots love this harbour.\nEither you back us or you hate the town.\n",
+        "3": "Jobs first\n\nJobs first, they chanted. Jobs first!\nCan we trust the mayor?\n",
+        "4": "Quiet week\n\nThe market opened at nine.\nTraffic was light on the bridge.\n",
+    }
+    labels = []
+    for article_id, text in texts.items():
+        (root / "train-articles" / f"article{article_id}.txt").write_text(text, encoding="utf-8", newline="")
+    for article_id, technique, phrase in [
+        ("1", "Loaded_Language", "reckless"),
+        ("1", "Loaded_Language", "shameful"),
+        ("1", "Name_Calling,Labeling", "a disgrace"),
+        ("2", "Flag-Waving", "Real patriots love this harbour"),
+        ("2", "Black-and-White_Fallacy", "Either you back us or you hate the town"),
+        ("3", "Slogans", "Jobs first"),
+        ("3", "Repetition", "Jobs first"),
+        ("3", "Doubt", "Can we trust the mayor?"),
+    ]:
+        start = texts[article_id].index(phrase, texts[article_id].index("\n\n"))
+        labels.append(f"{article_id}\t{technique}\t{start}\t{start + len(phrase)}\n")
+    (root / "train-task-flc-tc.labels").write_text("".join(labels), encoding="utf-8")
+    (root / "splits" / "train-ids.txt").write_text("1\n2\n3\n", encoding="utf-8")
+    (root / "splits" / "validation-ids.txt").write_text("4\n1\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def encoder_tokenizer_path() -> str:
+    """The tokenizer shipped with the default model (identical to the base encoder's)."""
+    return str(REPO / "src" / "propscope" / "resources" / "models" / "default" / "tokenizer.json")

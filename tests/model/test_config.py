@@ -1,0 +1,28 @@
+from pathlib import Path
+
+import pytest
+
+from propscope.errors import InputError
+from propscope.model.config import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_shipped_config_loads():
+    config = load_config(REPO / "configs" / "default.toml")
+    assert config.training.seed == 13
+    assert config.model.window_tokens <= 512
+
+
+def test_unknown_keys_are_named(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text("[training]\nepoch = 3\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown key.*epoch"):
+        load_config(path)
+
+
+def test_invalid_toml(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text("[training\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_config(path)

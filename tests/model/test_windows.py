@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from propscope.model.windows import B, I, O, Window, WindowTokenizer, best_window, bio_tags, owner_windows
+
+
+@pytest.fixture
+def tokenizer(encoder_tokenizer_path) -> WindowTokenizer:
+    return WindowTokenizer.from_file(encoder_tokenizer_path, window_tokens=10, stride=4)
+
+
+def test_windows_cover_every_token_and_end_at_the_text_end(tokenizer):
+    windows = tokenizer.windows(23)
+    assert windows[0] == Window(0, 8)
+    assert windows[-1].end == 23
+    covered = set()
+    for w in windows:
+        covered.update(range(w.start, w.end))
+    assert covered == set(range(23))
+    assert tokenizer.windows(5) == [Window(0, 5)]
+    assert tokenizer.windows(0) == []
+
+
+def test_each_token_owned_by_its_most_central_window():
+    windows = [Window(0, 8), Window(4, 12)]
+    owner = owner_windows(windows, 12)
+    assert list(owner[:4]) == [0, 0, 0, 0]
+    assert list(owner[8:]) == [1, 1, 1, 1]
+    assert owner[5] == 0 and owner[6] == 1
+
+
+def test_best_window_prefers_context_on_both_sides():
+    windows = [Window(0, 8), Window(4, 12), Window(8, 16)]
+    assert best_window(windows, 6, 8) == 1
+    assert best_window(windows, 0, 2) == 0
+    assert best_window(windows, 2, 14) == 0  # longer than any window: the one holding its start
+
+
+def test_offsets_point_into_the_original_text(tokenizer):
+    text = "Title\n\nThe Café’s RECKLESS plan!"
+    tokens = tokenizer.tokenize(text)
+    pieces = [text[s:e] for s, e in tokens.offsets]
+    assert "RECKLESS" in "".join(pieces) or any(p.startswith("RECK") for p in pieces)
+    first, last = tokens.token_range(text.index("RECKLESS"), text.index("RECKLESS") + 8)
+    assert text[tokens.offsets[first, 0] : tokens.offsets[last - 1, 1]] == "RECKLESS"
+
+
+def test_bio_tags_mark_merged_spans(tokenizer):
+    text = "one two three four five"
+    tokens = tokenizer.tokenize(text)
+    tags = bio_tags(tokens, [(4, 13), (8, 13)])
+    assert list(tags) == [O, B, I, O, O]
+
+
+def test_batch_adds_special_tokens_and_pads(tokenizer):
+    tokens = tokenizer.tokenize("one two three four five six seven eight nine ten eleven")
+    windows = tokenizer.windows(len(tokens))
+    ids, mask = tokenizer.batch(tokens, windows)
+    assert ids.shape == (len(windows), 10)
+    assert (ids[:, 0] == tokenizer.cls_id).all()
+    assert np.array_equal(mask.sum(axis=1), [w.end - w.start + 2 for w in windows])

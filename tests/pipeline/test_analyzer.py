@@ -1,0 +1,74 @@
+"""The shipped default model through the public entry points."""
+
+import numpy as np
+import pytest
+
+import propscope
+from propscope.corpus import Label
+from propscope.document import Article
+from propscope.errors import InputError
+from propscope.techniques import TECHNIQUE_NAMES
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return propscope.load_analyzer()
+
+
+def test_analyze_marks_spans_with_techniques(sample_text):
+    analysis = propscope.analyze(sample_text, title="Harbour")
+    assert analysis.spans, "the sample article is full of loaded language"
+    for span in analysis.spans:
+        assert 0 <= span.start < span.end <= len(sample_text)
+        assert span.technique in TECHNIQUE_NAMES
+        assert 0.0 < span.score <= 1.0
+        piece = sample_text[span.start : span.end]
+        assert piece == piece.strip() and piece[0] not in ",;:.)" and piece[-1] not in ",;:("
+        assert not (piece[0].isalnum() and sample_text[span.start - 1].isalnum()), "starts inside a word"
+    assert analysis.summary.flagged_sentences > 0
+    assert sum(analysis.summary.technique_counts.values()) == len(analysis.spans)
+
+
+def test_offsets_are_into_the_text_as_given(analyzer, sample_text):
+    crlf = sample_text.replace("\n", "\r\n")
+    plain, windows = analyzer.analyze(sample_text), analyzer.analyze(crlf)
+    as_given = [crlf[s.start : s.end] for s in windows.spans]
+    assert [sample_text[s.start : s.end] for s in plain.spans] == [p.replace("\r\n", "\n") for p in as_given]
+
+
+def test_long_articles_are_never_truncated(analyzer, sample_text):
+    body = sample_text.split("\n", 1)[1]
+    copies = 20_000 // len(body.split()) + 1
+    text = "A very long article\n" + "".join(body.replace("Port Alder", f"Town {i}") for i in range(copies))
+    assert len(text.split()) >= 20_000
+    analysis = analyzer.analyze(text)
+    last_quarter = [s for s in analysis.spans if s.start > 0.75 * len(text)]
+    assert last_quarter, "spans must be found at the end of a long article"
+    assert analysis.spans[-1].end <= len(text)
+    assert len(analysis.sentences) > 1000
+
+
+def test_empty_text_is_an_input_error(analyzer):
+    with pytest.raises(InputError, match="empty"):
+        analyzer.analyze(Article("x", "  \n "))
+
+
+def test_classify_template_keeps_order_and_spreads_duplicates(analyzer, sample_text):
+    start = sample_text.index("reckless, shameful betrayal")
+    template = [
+        Label("s", start, start + 8, "?"),
+        Label("s", 0, 20, "?"),
+        Label("s", start, start + 8, "?"),
+    ]
+    filled = analyzer.classify_template({"s": Article("s", sample_text)}, template)
+    assert [(r.start, r.end) for r in filled] == [(r.start, r.end) for r in template]
+    assert filled[0].technique != filled[2].technique
+    assert all(r.technique in TECHNIQUE_NAMES for r in filled)
+
+
+def test_technique_probabilities_are_distributions(analyzer, sample_text):
+    probabilities = analyzer.technique_probabilities(sample_text, [(0, 10), (50, 90)])
+    assert probabilities.shape == (2, len(TECHNIQUE_NAMES))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    with pytest.raises(InputError, match="outside the text"):
+        analyzer.technique_probabilities(sample_text, [(0, len(sample_text) + 5)])

@@ -1,0 +1,46 @@
+from html.parser import HTMLParser
+
+from propscope.document import Analysis, Article, Span
+from propscope.render.html import render_page
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.marked = [], []
+        self._in_mark = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self._in_mark += tag == "mark"
+
+    def handle_endtag(self, tag):
+        self._in_mark -= tag == "mark"
+
+    def handle_data(self, data):
+        if self._in_mark:
+            self.marked.append(data)
+
+
+def page_for(text, spans):
+    return render_page([Analysis.build(Article("1", text, "<b>Title</b>"), spans, [(0, len(text))])])
+
+
+def test_user_text_is_escaped():
+    text = 'Hello <script>alert("x")</script> and <b>bold</b> & more'
+    page = page_for(text, [Span(6, 14, "Loaded_Language", 0.8)])
+    parser = _Collector()
+    parser.feed(page)
+    assert "script" not in parser.tags and "b" not in parser.tags
+    assert "&lt;script&gt;" in page
+    assert parser.marked == ["<script>"]
+
+
+def test_overlapping_spans_both_stay_visible():
+    text = "a truly shameful and reckless plan"
+    page = page_for(text, [Span(2, 21, "Loaded_Language", 0.9), Span(8, 29, "Exaggeration,Minimisation", 0.4)])
+    parser = _Collector()
+    parser.feed(page)
+    assert "".join(parser.marked) == text[2:29]
+    assert 'class="overlap"' in page
+    assert "Exaggeration or minimisation (0.40)" in page and "Loaded language (0.90)" in page

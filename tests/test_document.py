@@ -1,0 +1,38 @@
+import pytest
+
+from propscope.document import Analysis, Article, Span, merge_intervals
+
+
+def test_span_text_is_a_slice_of_the_text():
+    text = "Line one.\nA shameful plan.\n"
+    span = Span(12, 20, "Loaded_Language", 0.9)
+    assert span.text_in(text) == "shameful"
+
+
+def test_span_rejects_empty_or_reversed_ranges():
+    with pytest.raises(ValueError):
+        Span(5, 5, "Doubt")
+    with pytest.raises(ValueError):
+        Span(-1, 3, "Doubt")
+
+
+def test_merge_intervals_joins_overlaps_only():
+    assert merge_intervals([(5, 9), (0, 3), (2, 4), (9, 12)]) == [(0, 4), (5, 9), (9, 12)]
+
+
+def test_analysis_flags_sentences_and_counts_techniques():
+    article = Article("1", "One bad. Two fine. Three worse and bad.")
+    spans = [Span(4, 7, "Loaded_Language"), Span(25, 30, "Loaded_Language"), Span(19, 38, "Doubt")]
+    analysis = Analysis.build(article, spans, [(0, 8), (9, 18), (19, 39)])
+    assert [s.techniques for s in analysis.sentences] == [
+        ("Loaded_Language",),
+        (),
+        ("Doubt", "Loaded_Language"),
+    ]
+    summary = analysis.summary
+    assert summary.flagged_sentences == 2
+    assert summary.flagged_share == pytest.approx(2 / 3)
+    assert summary.technique_counts == {"Loaded_Language": 2, "Doubt": 1}
+    data = analysis.to_dict()
+    assert data["spans"][0]["text"] == "bad"
+    assert data["summary"]["flagged_share"] == pytest.approx(0.6667)
