@@ -9,6 +9,7 @@ from propscope.corpus.labels import TEMPLATE_MARK, Label, technique_labels
 from propscope.document import Article
 from propscope.metrics import Report, full_task, span_identification, technique_classification
 from propscope.pipeline.analyzer import Analyzer
+from propscope.techniques import TECHNIQUE_NAMES
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,13 @@ def evaluate_analyzer(
         tc=technique_classification(classified, gold),
         flc=full_task(predicted, gold),
     )
+
+
+def per_technique_markdown(figures: dict) -> str:
+    """A Markdown table of per-technique figures from ``Evaluation.as_dict()``."""
+    rows = ["| technique | gold spans | TC F1 | full-task F1 |", "|---|---|---|---|"]
+    for name in TECHNIQUE_NAMES:
+        tc = figures["tc"]["per_technique"].get(name, {})
+        flc = figures["flc"]["per_technique"].get(name, {})
+        rows.append(f"| {name} | {tc.get('gold', 0)} | {tc.get('f1', 0):.4f} | {flc.get('f1', 0):.4f} |")
+    return "\n".join(rows)

@@ -136,3 +136,20 @@ def test_techniques_and_version():
     catalogue = json.loads(run("techniques", "--json").stdout)
     assert len(catalogue) == 14
     assert run("--version").output.startswith("propscope ")
+
+
+def test_unknown_model_is_named():
+    result = run("analyze", SAMPLE, "--model", "no-such-model")
+    assert result.exit_code == 1 and "no model 'no-such-model'" in result.output
+
+
+def test_train_with_a_broken_config_is_one_message(tmp_path: Path):
+    config = tmp_path / "c.toml"
+    config.write_text("[training]\nepochs = 'many'\nlearning_rat = 1\n", "utf-8")
+    result = run("train", "--config", config)
+    assert result.exit_code == 1 and "learning_rat" in result.output
+
+
+def test_output_folder_must_exist(tmp_path: Path):
+    result = run("analyze", SAMPLE, "-o", tmp_path / "nope" / "out.json", "-f", "json")
+    assert result.exit_code == 1 and "does not exist" in result.output

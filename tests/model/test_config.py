@@ -26,3 +26,10 @@ def test_invalid_toml(tmp_path: Path):
     path.write_text("[training\n", encoding="utf-8")
     with pytest.raises(InputError, match="not valid TOML"):
         load_config(path)
+
+
+def test_wrong_types_are_named(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text("[training]\nepochs = 'many'\nlearning_rate = 1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"\[training\] epochs must be int"):
+        load_config(path)

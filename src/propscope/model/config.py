@@ -63,6 +63,11 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
     unknown = set(values) - known
     if unknown:
         raise InputError(f"{source}: unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
+    defaults = cls()
+    for key, value in values.items():
+        expected = type(getattr(defaults, key))
+        if not isinstance(value, expected) and not (expected is float and type(value) is int):
+            raise InputError(f"{source}: [{name}] {key} must be {expected.__name__}, got {value!r}")
     return cls(**values)
 
 
@@ -77,7 +82,4 @@ def load_config(path: Path) -> Config:
     unknown = set(raw) - set(sections)
     if unknown:
         raise InputError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
-    try:
-        return Config(**{k: _section(cls, raw.get(k, {}), k, str(path)) for k, cls in sections.items()})
-    except TypeError as err:
-        raise InputError(f"{path}: {err}") from None
+    return Config(**{k: _section(cls, raw.get(k, {}), k, str(path)) for k, cls in sections.items()})

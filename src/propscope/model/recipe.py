@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from propscope.corpus.labels import Label
-from propscope.evaluation import Evaluation, evaluate_analyzer
+from propscope.evaluation import Evaluation, evaluate_analyzer, per_technique_markdown
 from propscope.metrics import span_identification
 from propscope.model.config import Config
 from propscope.model.export import export_model, quantize_model, write_meta
@@ -106,15 +106,6 @@ def _figures_table(validation: dict[str, dict]) -> str:
     return "\n".join(rows)
 
 
-def _per_technique_table(figures: dict) -> str:
-    rows = ["| technique | gold spans | TC F1 | full-task F1 |", "|---|---|---|---|"]
-    for name in TECHNIQUE_NAMES:
-        tc = figures["tc"]["per_technique"].get(name, {})
-        flc = figures["flc"]["per_technique"].get(name, {})
-        rows.append(f"| {name} | {tc.get('gold', 0)} | {tc.get('f1', 0):.4f} | {flc.get('f1', 0):.4f} |")
-    return "\n".join(rows)
-
-
 def model_card(meta: dict[str, Any], directory: Path) -> str:
     shipped = meta["validation"][meta["precision"]]
     size_mb = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
@@ -157,7 +148,7 @@ gets its k most probable techniques).
 
 Per technique, shipped weights:
 
-{_per_technique_table(shipped)}
+{per_technique_markdown(shipped)}
 
 ## Limits
 - Trained on 2017–2019 English news; other genres, periods and languages are out of domain.
