@@ -224,6 +224,30 @@ def techniques(
 
 @app.command()
 @reports_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; only this machine by default.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    model: ModelOption = "default",
+    max_chars: Annotated[int, typer.Option(help="Longest text accepted, in characters.", min=1)] = 200_000,
+    allow_private_urls: Annotated[
+        bool, typer.Option(help="Let URL input reach private, loopback and link-local addresses.")
+    ] = False,
+) -> None:
+    """Serve the web page and HTTP API (needs the web extra)."""
+    try:
+        import uvicorn
+
+        from propscope.server import FetchPolicy, ServerSettings, create_app
+    except ImportError as err:
+        raise InputError(f"the web app needs the web extra: pip install 'propscope[web]' ({err})") from None
+    settings = ServerSettings(model=model, max_chars=max_chars, fetch=FetchPolicy(allow_private=allow_private_urls))
+    propscope.load_analyzer(model)  # fail before listening if the model cannot load
+    stderr.print(f"PropScope on http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+@reports_errors
 def train(
     config: Annotated[Path, typer.Option("--config", "-c", help="Training configuration (TOML).")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model folder (overrides the config).")] = None,

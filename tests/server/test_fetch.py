@@ -1,0 +1,68 @@
+import pytest
+
+from propscope.server.fetch import FetchError, FetchPolicy, check_url, fetch_article
+from tests.server.conftest import PAGES
+
+ARTICLE_HTML = b"""<!doctype html><html><head><title>Harbour vote</title></head><body>
+<nav>Home | News | Sport</nav>
+<article><h1>Harbour vote</h1>
+<p>The council approved the reckless and shameful bridge plan on Tuesday night after a long debate.</p>
+<p>Opponents said the decision betrayed every honest family in the town and vowed to fight it in court.</p>
+<p>Supporters said the town had only two choices: build the new crossing now or watch the harbour die.</p>
+</article><footer>Copyright</footer></body></html>"""
+
+OPEN = FetchPolicy(allow_private=True, timeout_seconds=1.0, max_bytes=50_000)
+
+
+@pytest.fixture(autouse=True)
+def pages(page_server):
+    PAGES.update(
+        {
+            "/story": (200, "text/html; charset=utf-8", ARTICLE_HTML),
+            "/big": (200, "text/html", b"<p>" + b"x" * 60_000 + b"</p>"),
+            "/empty": (200, "text/html", b"<html><body></body></html>"),
+            "/gone": (404, "text/plain", b"gone"),
+            "/hop": (302, "text/plain", f"{page_server}/story".encode()),
+        }
+    )
+
+
+def test_article_text_and_title_are_extracted(page_server):
+    article = fetch_article(f"{page_server}/story", OPEN)
+    assert article.title == "Harbour vote"
+    assert "reckless and shameful bridge plan" in article.text
+    assert "Copyright" not in article.text
+
+
+def test_redirects_are_followed_and_checked(page_server):
+    assert "bridge plan" in fetch_article(f"{page_server}/hop", OPEN).text
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [("/big", "larger than"), ("/empty", "no article text"), ("/gone", "HTTP 404"), ("/slow", "did not answer")],
+)
+def test_unusable_pages_are_named(page_server, path, message):
+    with pytest.raises(FetchError, match=message):
+        fetch_article(f"{page_server}{path}", OPEN)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://localhost:8000/x",
+        "http://10.1.2.3/",
+        "http://169.254.169.254/latest",
+        "http://[::1]/",
+    ],
+)
+def test_private_loopback_and_link_local_are_refused_by_default(url):
+    with pytest.raises(FetchError, match="non-public address"):
+        check_url(url, FetchPolicy())
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x", "javascript:alert(1)", "/relative"])
+def test_other_schemes_are_refused(url):
+    with pytest.raises(FetchError, match="only http and https"):
+        check_url(url, FetchPolicy(allow_private=True))
