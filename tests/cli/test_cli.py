@@ -153,3 +153,27 @@ def test_train_with_a_broken_config_is_one_message(tmp_path: Path):
 def test_output_folder_must_exist(tmp_path: Path):
     result = run("analyze", SAMPLE, "-o", tmp_path / "nope" / "out.json", "-f", "json")
     assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_batch_then_report(tmp_path: Path, sample_text: str):
+    source = tmp_path / "in.csv"
+    with source.open("w", encoding="utf-8", newline="") as out:
+        import csv
+
+        writer = csv.writer(out)
+        writer.writerow(["id", "text", "source"])
+        writer.writerow(["a", sample_text, "Daily"])
+        writer.writerow(["b", "", "Weekly"])
+    output = tmp_path / "out.jsonl"
+    result = run("batch", source, "-o", output, "--workers", "1", "--ptc", tmp_path / "out.tsv")
+    assert result.exit_code == 0
+    assert "1 analyzed" in result.output and "1 errors" in result.output
+    report = run("report", output, "-o", tmp_path / "report.html")
+    assert report.exit_code == 0
+    assert "Daily" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert (tmp_path / "report.csv").exists()
+
+
+def test_batch_missing_input_is_one_message(tmp_path: Path):
+    result = run("batch", tmp_path / "missing.jsonl", "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 1 and "no such file" in result.output

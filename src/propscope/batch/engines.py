@@ -1,0 +1,123 @@
+"""Where analysis runs: local worker processes, or Ray Data actors on a cluster.
+
+Both engines hold one model per worker, take records in input order and give results back in that
+order, so their outputs are identical line for line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import multiprocessing
+import os
+import resource
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+
+from propscope.batch.records import Record
+from propscope.corpus.labels import format_label, technique_labels
+from propscope.document import Article
+from propscope.errors import PropScopeError
+from propscope.pipeline.analyzer import Analyzer
+
+LOCAL_CHUNK = 256  # records in flight at once: bounds memory on inputs of any size
+RAY_CHUNK = 4096  # larger, since each Ray dataset starts its actors (and loads the model) anew
+
+
+@dataclass(frozen=True)
+class Result:
+    id: str
+    line: str  # the JSON line, with its newline
+    rows: str  # corpus rows, ID<TAB>technique<TAB>start<TAB>end, each with its newline
+    spans: int
+    error: str  # empty where the analysis succeeded
+    worker: int
+    peak_rss_mb: float
+
+
+class Worker:
+    """One model, analyzing one record at a time into finished output lines."""
+
+    def __init__(self, model: str, threads: int) -> None:
+        self.analyzer = Analyzer.load(model, threads=threads)
+
+    def analyze(self, record: Record) -> Result:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        try:
+            analysis = self.analyzer.analyze(Article(record.id, record.text, record.title))
+        except PropScopeError as err:
+            return Result(record.id, "", "", 0, str(err), os.getpid(), peak)
+        payload = {"id": record.id, **record.meta, **analysis.to_dict()}
+        rows = "".join(format_label(label) + "\n" for label in technique_labels(analysis))
+        line = json.dumps(payload, ensure_ascii=False) + "\n"
+        return Result(record.id, line, rows, len(analysis.spans), "", os.getpid(), peak)
+
+
+_worker: Worker | None = None
+
+
+def _start_worker(model: str, threads: int) -> None:
+    global _worker
+    _worker = Worker(model, threads)
+
+
+def _analyze_in_worker(record: Record) -> Result:
+    assert _worker is not None, "worker not started"
+    return _worker.analyze(record)
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def run_local(records: Iterable[Record], model: str, workers: int, threads: int) -> Iterator[Result]:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_start_worker, initargs=(model, threads)) as pool:
+        for chunk in _chunks(records, LOCAL_CHUNK):
+            yield from pool.imap(_analyze_in_worker, chunk, chunksize=max(1, len(chunk) // (4 * workers)))
+
+
+class _RayActor:
+    """A Ray Data actor: loads the model once, then analyzes batches of records."""
+
+    def __init__(self, model: str, threads: int) -> None:
+        self.worker = Worker(model, threads)
+
+    def __call__(self, batch: dict) -> dict:
+        results = [
+            self.worker.analyze(Record(i, t, ti, json.loads(m)))
+            for i, t, ti, m in zip(batch["id"], batch["text"], batch["title"], batch["meta"], strict=True)
+        ]
+        return {key: [getattr(r, key) for r in results] for key in Result.__dataclass_fields__}
+
+
+def run_ray(records: Iterable[Record], model: str, workers: int, threads: int, address: str | None) -> Iterator[Result]:
+    try:
+        import ray
+    except ImportError:
+        raise PropScopeError("the Ray engine needs the ray extra: pip install 'propscope[ray]'") from None
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # our progress bar speaks for the run
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    context.enable_progress_bars = False
+    for chunk in _chunks(records, RAY_CHUNK):
+        rows = [asdict(r) | {"meta": json.dumps(r.meta)} for r in chunk]
+        results = ray.data.from_items(rows).map_batches(
+            _RayActor,
+            fn_constructor_kwargs={"model": model, "threads": threads},
+            batch_size=8,
+            concurrency=workers,
+            batch_format="numpy",
+        )
+        for row in results.iter_rows():
+            yield Result(**{key: _plain(row[key]) for key in Result.__dataclass_fields__})
+
+
+def _plain(value):
+    """Numpy scalars from Ray back to Python values."""
+    return value.item() if hasattr(value, "item") else value

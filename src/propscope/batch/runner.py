@@ -1,0 +1,133 @@
+"""A batch run: read records, skip what is done, reject what is bad, analyze the rest, write as we go."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from propscope.batch.engines import Result, run_local, run_ray
+from propscope.batch.output import LineWriter, keep_rows_of, recover
+from propscope.batch.records import Record, Rejected, count_records, read_records
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    model: str = "default"
+    engine: str = "local"
+    workers: int = 0  # 0: one per CPU core
+    threads_per_worker: int = 1
+    ray_address: str | None = None
+    max_chars: int = 200_000
+    ptc_path: Path | None = None
+
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+
+@dataclass
+class BatchSummary:
+    total: int = 0
+    analyzed: int = 0
+    skipped: int = 0
+    errors: int = 0
+    spans: int = 0
+    seconds: float = 0.0
+    peak_rss_mb: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.analyzed / self.seconds if self.seconds else 0.0
+
+
+def errors_path(output: Path) -> Path:
+    return output.with_name(output.name.removesuffix(".jsonl") + ".errors.jsonl")
+
+
+def _problem(record: Record, max_chars: int) -> str | None:
+    if not record.text.strip():
+        return "empty text"
+    if len(record.text) > max_chars:
+        return f"text has {len(record.text)} characters; the limit is {max_chars}"
+    return None
+
+
+def run_batch(
+    source: Path,
+    output: Path,
+    options: BatchOptions,
+    on_total: Callable[[int], None] = lambda total: None,
+    on_advance: Callable[[int], None] = lambda n: None,
+) -> BatchSummary:
+    records = read_records(source)  # fails early on an unreadable input
+    summary = BatchSummary(total=count_records(source))
+    on_total(summary.total)
+    done = recover(output)
+    reported = recover(errors_path(output), keys=("id", "where"))
+    if options.ptc_path is not None:
+        keep_rows_of(options.ptc_path, done)
+    seen: set[str] = set()
+    started = time.monotonic()
+
+    with LineWriter(output) as out, LineWriter(errors_path(output)) as errors:
+        rows_out = LineWriter(options.ptc_path) if options.ptc_path is not None else None
+
+        def reject(item: Rejected) -> None:
+            summary.errors += 1
+            if (item.id or item.where) not in reported:
+                errors.write_json(item.to_dict())
+
+        def to_analyze() -> Iterator[Record]:
+            for item in records:
+                if isinstance(item, Rejected):
+                    reject(item)
+                elif item.id in seen:
+                    reject(Rejected(item.id, "", "duplicate id: analyzed once, at its first record"))
+                elif item.id in done:
+                    seen.add(item.id)
+                    summary.skipped += 1
+                else:
+                    seen.add(item.id)
+                    problem = _problem(item, options.max_chars)
+                    if problem is None:
+                        yield item
+                        continue
+                    reject(Rejected(item.id, "", problem))
+                on_advance(1)
+
+        try:
+            for result in _engine(options)(to_analyze()):
+                _write(result, out, rows_out, summary, reject)
+                on_advance(1)
+        finally:
+            if rows_out is not None:
+                rows_out.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _write(
+    result: Result,
+    out: LineWriter,
+    rows_out: LineWriter | None,
+    summary: BatchSummary,
+    reject: Callable[[Rejected], None],
+) -> None:
+    summary.peak_rss_mb[result.worker] = max(summary.peak_rss_mb.get(result.worker, 0.0), result.peak_rss_mb)
+    if result.error:
+        reject(Rejected(result.id, "", result.error))
+        return
+    if rows_out is not None:  # rows first: a kill before the JSON line is undone by keep_rows_of
+        rows_out.write(result.rows)
+    out.write(result.line)
+    summary.analyzed += 1
+    summary.spans += result.spans
+
+
+def _engine(options: BatchOptions) -> Callable[[Iterator[Record]], Iterator[Result]]:
+    workers, threads = options.worker_count(), options.threads_per_worker
+    if options.engine == "ray":
+        return lambda records: run_ray(records, options.model, workers, threads, options.ray_address)
+    return lambda records: run_local(records, options.model, workers, threads)
