@@ -1,0 +1,155 @@
+"""Commands for single articles and corpus files: analyze, classify, evaluate, techniques."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+import propscope
+from propscope.cli.app import ModelOption, OutputOption, app, output_stream, reports_errors
+from propscope.corpus import load_articles, read_article, read_labels, write_labels
+from propscope.corpus.articles import decode_text, title_of
+from propscope.document import Article
+from propscope.errors import InputError
+from propscope.metrics import Report, evaluate
+from propscope.render import OutputFormat, write_analyses
+from propscope.techniques import TECHNIQUES
+
+
+def read_inputs(paths: list[str]) -> list[Article]:
+    """Articles from files, folders of ``article<ID>.txt`` and ``-`` (standard input)."""
+    articles: list[Article] = []
+    for raw in paths:
+        if raw == "-":
+            text = decode_text(sys.stdin.buffer.read(), "<stdin>")
+            found = [Article(id="stdin", text=text, title=title_of(text))]
+        else:
+            path = Path(raw)
+            found = load_articles(path) if path.is_dir() else [read_article(path)]
+        for article in found:
+            if not article.text.strip():
+                source = "<stdin>" if raw == "-" else (raw if len(found) == 1 else f"{raw} (article {article.id})")
+                raise InputError(f"{source}: empty input, nothing to analyze")
+        articles.extend(found)
+    return articles
+
+
+@app.command()
+@reports_errors
+def analyze(
+    paths: Annotated[list[str], typer.Argument(help="Text files, folders of article<ID>.txt, or - for stdin.")],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
+    output: OutputOption = None,
+    model: ModelOption = "default",
+    min_score: Annotated[float, typer.Option(help="Drop spans scored below this.", min=0, max=1)] = 0.0,
+) -> None:
+    """Analyze articles and show or write the techniques found."""
+    articles = read_inputs(paths)
+    analyzer = propscope.load_analyzer(model)
+    analyses = []
+    for article in articles:
+        analysis = analyzer.analyze(article)
+        analysis.spans = [s for s in analysis.spans if s.score >= min_score]
+        analyses.append(analysis)
+    with output_stream(output) as out:
+        terminal = Console() if output is None and format is OutputFormat.text else None
+        write_analyses(analyses, format, out, console=terminal)
+
+
+@app.command()
+@reports_errors
+def classify(
+    articles: Annotated[Path, typer.Argument(help="An article file or a folder of article<ID>.txt.")],
+    template: Annotated[Path, typer.Argument(help="Template rows ID<TAB>?<TAB>start<TAB>end (or any technique).")],
+    output: OutputOption = None,
+    model: ModelOption = "default",
+) -> None:
+    """Technique classification: fill in the technique of each template row, in the template's order."""
+    rows = read_labels(template)
+    if not rows:
+        raise InputError(f"{template}: no rows to classify")
+    if any(row.technique is None for row in rows):
+        raise InputError(f"{template}: template rows need four fields: ID<TAB>?<TAB>start<TAB>end")
+    by_id = {a.id: a for a in load_articles(articles)}
+    for number, row in enumerate(rows, start=1):
+        article = by_id.get(row.article_id)
+        if article is not None and row.end > len(article.text):
+            raise InputError(
+                f"{template}:{number}: span {row.start}..{row.end} is past the end of article "
+                f"{row.article_id} ({len(article.text)} characters)"
+            )
+    filled = propscope.load_analyzer(model).classify_template(by_id, rows)
+    with output_stream(output) as out:
+        write_labels(filled, out)
+
+
+class Task(StrEnum):
+    si = "si"
+    tc = "tc"
+    flc = "flc"
+
+
+def report_table(report: Report) -> Table:
+    names = {"si": "span identification", "tc": "technique classification", "flc": "full task"}
+    table = Table(title=f"{names[report.task]} ({report.task})")
+    for column in ("", "precision", "recall", "F1", "predicted", "gold"):
+        table.add_column(column, justify="left" if not column else "right")
+    rows = [("overall", report.overall), *report.per_technique.items()]
+    for name, score in rows:
+        style = "bold" if name == "overall" else ""
+        table.add_row(
+            name,
+            f"{score.precision:.4f}",
+            f"{score.recall:.4f}",
+            f"{score.f1:.4f}",
+            str(score.predicted),
+            str(score.gold),
+            style=style,
+        )
+    return table
+
+
+@app.command("evaluate")
+@reports_errors
+def evaluate_command(
+    predictions: Annotated[Path, typer.Argument(help="Predicted label file.")],
+    gold: Annotated[Path, typer.Argument(help="Gold label file or folder of .labels files.")],
+    task: Annotated[Task, typer.Option("--task", "-t", help="si, tc or flc.")] = Task.flc,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Score predictions against gold labels with the SemEval-2020 Task 11 metrics."""
+    predicted, reference = read_labels(predictions), read_labels(gold)
+    if task is not Task.si:
+        for path, rows in ((predictions, predicted), (gold, reference)):
+            if any(row.technique in (None, "?") for row in rows):
+                raise InputError(f"{path}: task {task.value} needs ID<TAB>technique<TAB>start<TAB>end rows")
+    report = evaluate(task.value, predicted, reference)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        Console().print(report_table(report))
+
+
+@app.command()
+def techniques(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False,
+) -> None:
+    """List the techniques PropScope recognises, with definitions and examples."""
+    if as_json:
+        typer.echo(json.dumps([t.__dict__ for t in TECHNIQUES], indent=2, ensure_ascii=False))
+        return
+    table = Table(show_lines=True)
+    for column in ("", "technique", "label", "definition", "example"):
+        table.add_column(column, overflow="fold")
+    for t in TECHNIQUES:
+        swatch = Text("  ", style=f"on {t.colour}")
+        table.add_row(swatch, t.display_name, t.name, t.definition, Text(t.example, "italic"))
+    Console().print(table)

@@ -1,0 +1,82 @@
+"""The ``propscope`` Typer app and what its commands share: error reporting, safe output, options."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TextIO, TypeVar
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+import propscope
+from propscope.errors import InputError, PropScopeError
+
+app = typer.Typer(
+    help="Find and explain propaganda techniques in news articles, offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stderr = Console(stderr=True)
+F = TypeVar("F", bound=Callable)
+
+
+def reports_errors(command: F) -> F:
+    """Turn the user's problems into one line on stderr and exit status 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except PropScopeError as err:
+            stderr.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            stderr.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def output_stream(path: Path | None) -> Iterator[TextIO]:
+    """Standard output, or a file that appears whole: written beside its target, then renamed."""
+    if path is None:
+        yield sys.stdout
+        return
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: the folder {path.parent} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"propscope {propscope.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """PropScope marks the passages of an article that use a propaganda technique."""
+
+
+ModelOption = Annotated[str, typer.Option("--model", "-m", help="Shipped model name or model folder.")]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")]

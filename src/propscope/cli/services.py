@@ -1,0 +1,127 @@
+"""Commands for many articles and for the browser: serve, batch, report."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import propscope
+from propscope.cli.app import ModelOption, app, output_stream, reports_errors, stderr
+from propscope.errors import InputError
+
+
+@app.command()
+@reports_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; only this machine by default.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    model: ModelOption = "default",
+    max_chars: Annotated[int, typer.Option(help="Longest text accepted, in characters.", min=1)] = 200_000,
+    allow_private_urls: Annotated[
+        bool, typer.Option(help="Let URL input reach private, loopback and link-local addresses.")
+    ] = False,
+) -> None:
+    """Serve the web page and HTTP API (needs the web extra)."""
+    try:
+        import uvicorn
+
+        from propscope.server import FetchPolicy, ServerSettings, create_app
+    except ImportError as err:
+        raise InputError(f"the web app needs the web extra: pip install 'propscope[web]' ({err})") from None
+    settings = ServerSettings(model=model, max_chars=max_chars, fetch=FetchPolicy(allow_private=allow_private_urls))
+    propscope.load_analyzer(model)  # fail before listening if the model cannot load
+    stderr.print(f"PropScope on http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+@app.command()
+@reports_errors
+def batch(
+    source: Annotated[Path, typer.Argument(help="A folder of .txt files, a .jsonl file or a .csv file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON lines, one analysis per line; resumed.")],
+    workers: Annotated[int, typer.Option(help="Worker processes or Ray actors; 0 = one per CPU core.", min=0)] = 0,
+    engine: Annotated[Engine, typer.Option(help="local processes or a Ray cluster.")] = Engine.local,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster to join; a local Ray starts if unset.")] = None,
+    ptc: Annotated[Path | None, typer.Option(help="Also write ID<TAB>technique<TAB>start<TAB>end rows here.")] = None,
+    model: ModelOption = "default",
+    max_chars: Annotated[int, typer.Option(help="Longer texts are recorded as errors.", min=1)] = 200_000,
+    threads_per_worker: Annotated[int, typer.Option(help="ONNX Runtime threads in each worker.", min=1)] = 1,
+) -> None:
+    """Analyze a whole corpus; a rerun with the same output skips what is done."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from propscope.batch import BatchOptions, errors_path, run_batch
+
+    if not output.parent.is_dir():
+        raise InputError(f"{output}: the folder {output.parent} does not exist")
+    options = BatchOptions(
+        model=model,
+        engine=engine.value,
+        workers=workers,
+        threads_per_worker=threads_per_worker,
+        ray_address=ray_address,
+        max_chars=max_chars,
+        ptc_path=ptc,
+    )
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=False) as progress:
+        task = progress.add_task("analyzing", total=None, rate="")
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            speed = progress.tasks[task].speed
+            progress.update(task, rate=f"{speed:.1f} articles/s" if speed else "")
+
+        summary = run_batch(
+            source, output, options, on_total=lambda t: progress.update(task, total=t), on_advance=advance
+        )
+    memory = ", ".join(f"{mb:.0f} MB" for mb in sorted(summary.peak_rss_mb.values())) or "-"
+    stderr.print(
+        f"{summary.analyzed} analyzed, {summary.skipped} already done, {summary.errors} errors, "
+        f"{summary.spans} spans in {summary.seconds:.1f} s ({summary.rate:.2f} articles/s); "
+        f"peak memory per worker: {memory}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if summary.errors:
+        stderr.print(f"errors and their reasons: {errors_path(output)}", highlight=False)
+
+
+class GroupBy(StrEnum):
+    source = "source"
+    date = "date"
+
+
+@app.command()
+@reports_errors
+def report(
+    analyses: Annotated[Path, typer.Argument(help="The JSON lines written by propscope batch.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="HTML page; a .csv is written beside it.")
+    ] = None,
+    by: Annotated[GroupBy, typer.Option(help="Compare by source or by date.")] = GroupBy.source,
+) -> None:
+    """Compare outlets or days: spans per 1,000 words, techniques, frequent phrases."""
+    from propscope.batch.report import collect, render_html, write_csv
+
+    groups = collect(analyses, by.value)
+    page = output or analyses.with_name(analyses.name.removesuffix(".jsonl") + ".report.html")
+    with output_stream(page) as out:
+        out.write(render_html(groups, by.value))
+    with output_stream(page.with_suffix(".csv")) as out:
+        write_csv(groups, out)
+    stderr.print(f"{len(groups)} groups: {page} and {page.with_suffix('.csv')}", highlight=False)

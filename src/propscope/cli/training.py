@@ -1,0 +1,33 @@
+"""The train command: reproduce a model from its configuration file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from propscope.cli.app import app, reports_errors, stderr
+from propscope.errors import InputError
+
+
+@app.command()
+@reports_errors
+def train(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Training configuration (TOML).")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Model folder (overrides the config).")] = None,
+) -> None:
+    """Train a model from a configuration file (needs the train extra)."""
+    from dataclasses import replace
+
+    from propscope.model.config import load_config
+
+    settings = load_config(config)
+    if output is not None:
+        settings = replace(settings, export=replace(settings.export, output=str(output)))
+    try:
+        from propscope.model.recipe import train as run_training
+    except ImportError as err:
+        raise InputError(f"training needs the train extra: pip install 'propscope[train]' ({err})") from None
+    directory = run_training(settings, progress=lambda line: stderr.print(line, highlight=False))
+    stderr.print(f"model written to {directory}")
