@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from propscope.errors import ModelError
+from propscope.model.calibration import Calibration
 from propscope.model.features import ArticleSignals
 from propscope.model.windows import O, Tokens, Window, WindowTokenizer, best_window, owner_windows
 
@@ -124,6 +125,7 @@ class OnnxModel:
             raise ModelError(f"{self.directory}: not a usable PropScope model ({err})") from None
         self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
         self.threshold: float = float(self.meta["threshold"])
+        self.calibration = Calibration(**self.meta.get("calibration", {}))
 
     @property
     def name(self) -> str:

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from propscope.corpus.labels import Label
+from propscope.document import Article
 from propscope.evaluation import Evaluation, evaluate_analyzer, per_technique_markdown
 from propscope.metrics import span_identification
+from propscope.model.calibration import Calibration, expected_calibration_error, fit_platt, span_outcomes
 from propscope.model.config import Config
 from propscope.model.export import export_model, quantize_model, write_meta
 from propscope.model.features import FEATURE_NAMES
@@ -42,6 +44,31 @@ def choose_threshold(model: OnnxModel, corpus: Corpus) -> tuple[float, dict[floa
         f1_by_threshold[threshold] = span_identification(predicted, gold).overall.f1
     best = max(f1_by_threshold, key=lambda t: f1_by_threshold[t])
     return best, f1_by_threshold
+
+
+def _outcomes(analyzer: Analyzer, articles: list[Article], corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [
+        pair
+        for article in articles
+        for pair in span_outcomes(article.id, analyzer.analyze(article).spans, corpus.labels.get(article.id, []))
+    ]
+    scores, correct = zip(*pairs, strict=True) if pairs else ((), ())
+    return np.asarray(scores, dtype=np.float64), np.asarray(correct, dtype=bool)
+
+
+def fit_calibration(directory: Path, corpus: Corpus) -> tuple[Calibration, dict[str, float]]:
+    """Platt scaling fitted on the dev articles; ECE on validation before and after, for the card."""
+    model = OnnxModel(directory)
+    model.calibration = Calibration()  # raw scores
+    analyzer = Analyzer(model)
+    calibration = fit_platt(*_outcomes(analyzer, corpus.dev, corpus))
+    scores, correct = _outcomes(analyzer, corpus.validation, corpus)
+    figures = {
+        "validation_spans": len(scores),
+        "ece_before": round(expected_calibration_error(scores, correct), 4),
+        "ece_after": round(expected_calibration_error(calibration.apply(scores), correct), 4),
+    }
+    return calibration, figures
 
 
 def _validate(directory: Path, corpus: Corpus) -> Evaluation:
@@ -73,6 +100,10 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
     threshold, dev_f1 = choose_threshold(OnnxModel(fp32), corpus)
     progress(f"span threshold {threshold} (dev span F1 by threshold: {dev_f1})")
     meta.update(threshold=threshold, dev_span_f1_by_threshold={str(k): round(v, 4) for k, v in dev_f1.items()})
+    write_meta(fp32, meta)
+    calibration, calibration_figures = fit_calibration(fp32, corpus)
+    progress(f"calibration {calibration.as_dict()}: {calibration_figures}")
+    meta.update(calibration=calibration.as_dict(), calibration_figures=calibration_figures)
     write_meta(fp32, meta)
     quantize_model(fp32, int8)
     evaluations = {"fp32": _validate(fp32, corpus), "int8": _validate(int8, corpus)}
@@ -121,7 +152,11 @@ Techniques Corpus and names the technique. One encoder reads the article in over
 inside a span where its probability is at least {meta["threshold"]}); a two-layer classifier over the
 span's mean state, the window's mean state and {len(meta["features"])} surface signals
 ({", ".join(meta["features"])}) names each span's technique. A span's score is its mean span
-probability times the probability of its technique.
+probability times the probability of its technique, mapped through Platt scaling fitted on the dev
+articles (slope {meta["calibration"]["slope"]:.3f}, intercept {meta["calibration"]["intercept"]:.3f}) so
+that it reads as the probability that the span overlaps a gold span of that technique. Expected
+calibration error on the {meta["calibration_figures"]["validation_spans"]} validation spans (10 bins):
+{meta["calibration_figures"]["ece_before"]:.4f} before, {meta["calibration_figures"]["ece_after"]:.4f} after.
 
 ## Files
 `{ENCODER_FILE}` ({meta["precision"]} weights, ONNX Runtime), `classifier.npz`, `tokenizer.json`,

@@ -50,10 +50,12 @@ class Analyzer:
     def _spans(self, encoded: EncodedText, threshold: float | None) -> list[Span]:
         detected = self.model.detect(encoded, threshold)
         probabilities = self.model.classify(encoded, [(d.start, d.end) for d in detected])
+        raw = np.array([d.score for d in detected]) * probabilities.max(axis=1) if detected else np.zeros(0)
+        scores = self.model.calibration.apply(raw)
         techniques = self.model.techniques
         return [
-            Span(d.start, d.end, techniques[int(p.argmax())], round(d.score * float(p.max()), 4))
-            for d, p in zip(detected, probabilities, strict=True)
+            Span(d.start, d.end, techniques[int(p.argmax())], max(round(float(score), 4), 0.0001))
+            for d, p, score in zip(detected, probabilities, scores, strict=True)
         ]
 
     def technique_probabilities(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from propscope.corpus import Label
+from propscope.document import Span
+from propscope.model.calibration import Calibration, expected_calibration_error, fit_platt, span_outcomes
+
+
+def test_ece_by_hand():
+    # bin [0.1, 0.2): confidence .15, accuracy .5 -> gap .35 over 2 spans; bin [0.9, 1]: .95 vs 1 -> .05 over 2
+    scores = np.array([0.1, 0.2 - 1e-9, 0.9, 1.0])
+    correct = np.array([True, False, True, True])
+    expected = (2 * abs(0.5 - (0.1 + 0.2 - 1e-9) / 2) + 2 * abs(1.0 - 0.95)) / 4
+    assert expected_calibration_error(scores, correct) == pytest.approx(expected)
+    assert expected_calibration_error(np.array([]), np.array([], dtype=bool)) == 0.0
+
+
+def test_platt_scaling_recovers_a_known_curve_and_lowers_ece():
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.01, 0.99, 20_000)
+    truth = Calibration(slope=0.5, intercept=-1.0)
+    correct = rng.uniform(size=raw.size) < truth.apply(raw)
+    fitted = fit_platt(raw, correct)
+    assert fitted.slope == pytest.approx(0.5, abs=0.05)
+    assert fitted.intercept == pytest.approx(-1.0, abs=0.05)
+    assert expected_calibration_error(fitted.apply(raw), correct) < expected_calibration_error(raw, correct) / 3
+
+
+def test_identity_by_default():
+    scores = np.array([0.2, 0.5, 0.8])
+    assert np.allclose(Calibration().apply(scores), scores)
+
+
+def test_a_span_is_correct_where_it_overlaps_gold_of_its_technique():
+    gold = [Label("a", 0, 10, "Doubt"), Label("b", 0, 10, "Slogans")]
+    spans = [Span(5, 15, "Doubt", 0.7), Span(5, 15, "Slogans", 0.4), Span(10, 20, "Doubt", 0.3)]
+    assert span_outcomes("a", spans, gold) == [(0.7, True), (0.4, False), (0.3, False)]
