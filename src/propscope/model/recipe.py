@@ -101,10 +101,6 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
     progress(f"span threshold {threshold} (dev span F1 by threshold: {dev_f1})")
     meta.update(threshold=threshold, dev_span_f1_by_threshold={str(k): round(v, 4) for k, v in dev_f1.items()})
     write_meta(fp32, meta)
-    calibration, calibration_figures = fit_calibration(fp32, corpus)
-    progress(f"calibration {calibration.as_dict()}: {calibration_figures}")
-    meta.update(calibration=calibration.as_dict(), calibration_figures=calibration_figures)
-    write_meta(fp32, meta)
     quantize_model(fp32, int8)
     evaluations = {"fp32": _validate(fp32, corpus), "int8": _validate(int8, corpus)}
     drop = max(
@@ -120,10 +116,20 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
     if output.exists():
         shutil.rmtree(output)
     shutil.copytree(work / precision, output)
-    write_meta(output, meta)
-    (output / CARD_FILE).write_text(model_card(meta, output), encoding="utf-8")
     shutil.rmtree(work)
+    calibrate_and_document(output, corpus, meta, progress)
     return output
+
+
+def calibrate_and_document(
+    directory: Path, corpus: Corpus, meta: dict[str, Any], progress: Callable[[str], None] = log.info
+) -> None:
+    """Fit the score calibration of the model that ships, then write its meta.json and card."""
+    calibration, figures = fit_calibration(directory, corpus)
+    progress(f"calibration {calibration.as_dict()}: {figures}")
+    meta.update(calibration=calibration.as_dict(), calibration_figures=figures)
+    write_meta(directory, meta)
+    (directory / CARD_FILE).write_text(model_card(meta, directory), encoding="utf-8")
 
 
 def _figures_table(validation: dict[str, dict]) -> str:
