@@ -33,3 +33,18 @@ def test_wrong_types_are_named(tmp_path: Path):
     path.write_text("[training]\nepochs = 'many'\nlearning_rate = 1\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"\[training\] epochs must be int"):
         load_config(path)
+
+
+def test_overrides_are_typed_and_checked():
+    from propscope.model.config import with_overrides
+
+    config = load_config(REPO / "configs" / "default.toml")
+    changed = with_overrides(config, ["training.epochs=3", "export.output=runs/x", "training.learning_rate=1e-4"])
+    assert (changed.training.epochs, changed.export.output, changed.training.learning_rate) == (3, "runs/x", 1e-4)
+    assert changed.model == config.model
+    with pytest.raises(InputError, match="epochs must be int"):
+        with_overrides(config, ["training.epochs=many"])
+    with pytest.raises(InputError, match="expected section.key=value"):
+        with_overrides(config, ["epochs=3"])
+    with pytest.raises(InputError, match="unknown key"):
+        with_overrides(config, ["training.epoch=3"])

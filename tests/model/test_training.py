@@ -31,3 +31,17 @@ def test_training_recipe_writes_a_working_model(tiny_corpus: Path, tmp_path: Pat
     analysis = Analyzer.load(str(directory)).analyze("Title\n\nThe reckless council approved a shameful plan.\n")
     assert analysis.model == "default"
     assert len(analysis.sentences) == 2
+
+
+def test_inverse_sqrt_class_weights_favour_rare_techniques():
+    import numpy as np
+
+    from propscope.model.training import WindowExample, class_weights
+
+    def example(labels):
+        return WindowExample(np.zeros(3), np.zeros(3), np.zeros((len(labels), 2)), np.array(labels), np.zeros((0, 1)))
+
+    weights = class_weights([example([0, 0, 0, 0]), example([1])], "inverse_sqrt").numpy()
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[1] == pytest.approx(2 * weights[0])  # 4 spans against 1: sqrt(4) = 2
+    assert class_weights([example([0])], "none") is None

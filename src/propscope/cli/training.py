@@ -16,15 +16,15 @@ from propscope.errors import InputError
 def train(
     config: Annotated[Path, typer.Option("--config", "-c", help="Training configuration (TOML).")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model folder (overrides the config).")] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a setting, e.g. --set training.epochs=10.")
+    ] = None,
 ) -> None:
     """Train a model from a configuration file (needs the train extra)."""
-    from dataclasses import replace
+    from propscope.model.config import load_config, with_overrides
 
-    from propscope.model.config import load_config
-
-    settings = load_config(config)
-    if output is not None:
-        settings = replace(settings, export=replace(settings.export, output=str(output)))
+    extra = [f"export.output={str(output)!r}"] if output is not None else []
+    settings = with_overrides(load_config(config), [*(overrides or []), *extra])
     try:
         from propscope.model.recipe import train as run_training
     except ImportError as err:

@@ -37,6 +37,7 @@ class TrainingConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     threads: int = 2
+    class_weighting: str = "none"  # or "inverse_sqrt": rare techniques weigh more in the classifier loss
     max_articles: int = 0  # 0: all; a small number makes a quick smoke run
 
 
@@ -64,11 +65,42 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
     if unknown:
         raise InputError(f"{source}: unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
     defaults = cls()
+    choices = {"class_weighting": ("none", "inverse_sqrt")}
     for key, value in values.items():
+        if key in choices and value not in choices[key]:
+            raise InputError(f"{source}: [{name}] {key} must be one of {', '.join(choices[key])}, got {value!r}")
         expected = type(getattr(defaults, key))
         if not isinstance(value, expected) and not (expected is float and type(value) is int):
             raise InputError(f"{source}: [{name}] {key} must be {expected.__name__}, got {value!r}")
     return cls(**values)
+
+
+def _parse_value(text: str) -> Any:
+    """A TOML value (``10``, ``0.5``, ``true``, ``"x"``), or else the bare text as a string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def with_overrides(config: Config, overrides: list[str]) -> Config:
+    """Apply ``section.key=value`` settings, checked like the file's own."""
+    sections = config.to_dict()
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        section, dot, key = name.strip().partition(".")
+        if not sep or not dot or section not in sections:
+            raise InputError(f"--set {item!r}: expected section.key=value, with section one of {', '.join(sections)}")
+        sections[section][key] = _parse_value(value.strip())
+    return _build(sections, "--set")
+
+
+def _build(raw: dict[str, Any], source: str) -> Config:
+    sections = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig, "export": ExportConfig}
+    unknown = set(raw) - set(sections)
+    if unknown:
+        raise InputError(f"{source}: unknown section(s): {', '.join(sorted(unknown))}")
+    return Config(**{k: _section(cls, raw.get(k, {}), k, source) for k, cls in sections.items()})
 
 
 def load_config(path: Path) -> Config:
@@ -78,8 +110,4 @@ def load_config(path: Path) -> Config:
         raise InputError(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"{path}: not valid TOML ({err})") from None
-    sections = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig, "export": ExportConfig}
-    unknown = set(raw) - set(sections)
-    if unknown:
-        raise InputError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
-    return Config(**{k: _section(cls, raw.get(k, {}), k, str(path)) for k, cls in sections.items()})
+    return _build(raw, str(path))

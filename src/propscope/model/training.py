@@ -128,6 +128,17 @@ def collate(batch: list[WindowExample]):
     return input_ids, mask, tags, rows, span_tokens, span_labels, features
 
 
+def class_weights(examples: list[WindowExample], scheme: str):
+    """Per-technique loss weights, mean 1; ``inverse_sqrt`` lifts rare techniques without drowning common ones."""
+    import torch
+
+    if scheme == "none":
+        return None
+    counts = np.bincount(np.concatenate([e.span_labels for e in examples]), minlength=len(TECHNIQUE_NAMES))
+    weights = 1.0 / np.sqrt(np.maximum(counts, 1))
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
 def seed_everything(seed: int) -> None:
     import torch
 
@@ -176,7 +187,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     tag_loss = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
-    span_loss = torch.nn.CrossEntropyLoss()
+    span_loss = torch.nn.CrossEntropyLoss(weight=class_weights(examples, t.class_weighting))
     order = random.Random(t.seed)
     progress(f"{len(corpus.train)} articles, {len(examples)} windows, {total} steps")
     started = time.monotonic()
