@@ -26,10 +26,9 @@ def evaluate_analyzer(
     analyzer: Analyzer,
     articles: Iterable[Article],
     gold: list[Label],
-    threshold: float | None = None,
 ) -> Evaluation:
     articles = list(articles)
-    analyses = [analyzer.analyze(a, threshold=threshold) for a in articles]
+    analyses = [analyzer.analyze(a) for a in articles]
     ids = {a.id for a in articles}
     gold = [g for g in gold if g.article_id in ids]
     predicted = [label for analysis in analyses for label in technique_labels(analysis)]

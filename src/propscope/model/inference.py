@@ -36,7 +36,6 @@ class EncodedText:
     windows: list[Window]
     hidden: np.ndarray  # [windows, positions, hidden]
     span_probability: np.ndarray  # [tokens]: 1 - P(O) from each token's most central window
-    begin_probability: np.ndarray  # [tokens]: P(B) from the same window
 
 
 @dataclass(frozen=True)
@@ -83,23 +82,40 @@ def _tidy_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def decode_spans(encoded: EncodedText, threshold: float) -> list[DetectedSpan]:
-    """Runs of tokens whose span probability reaches ``threshold``; a confident B starts a new span."""
-    inside = encoded.span_probability >= threshold
-    starts_new = encoded.begin_probability > encoded.span_probability / 2
-    offsets, text = encoded.tokens.offsets, encoded.text
+@dataclass(frozen=True)
+class Decoding:
+    """How per-token span probabilities become spans; chosen on dev articles by the training recipe.
+
+    Probabilities are averaged over ``smoothing`` neighbouring tokens, tokens reaching ``threshold``
+    are inside, inside runs at most ``max_gap`` tokens apart join, and runs shorter than
+    ``min_tokens`` are dropped: the span metric punishes scattered fragments.
+    """
+
+    threshold: float = 0.5
+    smoothing: int = 1
+    max_gap: int = 0
+    min_tokens: int = 1
+
+
+def decode_spans(encoded: EncodedText, decoding: Decoding) -> list[DetectedSpan]:
+    probability = encoded.span_probability
+    if decoding.smoothing > 1 and len(probability):
+        kernel = np.ones(decoding.smoothing) / decoding.smoothing
+        probability = np.convolve(probability, kernel, mode="same")
     runs: list[tuple[int, int]] = []
-    for index in np.flatnonzero(inside):
-        if runs and runs[-1][1] == index and not starts_new[index]:
+    for index in np.flatnonzero(probability >= decoding.threshold):
+        if runs and index - runs[-1][1] <= decoding.max_gap:
             runs[-1] = (runs[-1][0], index + 1)
         else:
             runs.append((index, index + 1))
+    offsets, text = encoded.tokens.offsets, encoded.text
     spans = []
     for first, last in runs:
+        if last - first < decoding.min_tokens:
+            continue
         start, end = _tidy_bounds(text, int(offsets[first, 0]), int(offsets[last - 1, 1]))
         if any(c.isalnum() for c in text[start:end]):
-            score = float(encoded.span_probability[first:last].mean())
-            spans.append(DetectedSpan(start, end, score))
+            spans.append(DetectedSpan(start, end, float(encoded.span_probability[first:last].mean())))
     return spans
 
 
@@ -124,7 +140,7 @@ class OnnxModel:
         except (OSError, KeyError, ValueError) as err:
             raise ModelError(f"{self.directory}: not a usable PropScope model ({err})") from None
         self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
-        self.threshold: float = float(self.meta["threshold"])
+        self.decoding = Decoding(**self.meta.get("decoding", {}))
         self.calibration = Calibration(**self.meta.get("calibration", {}))
 
     @property
@@ -144,19 +160,17 @@ class OnnxModel:
             bio_parts.append(np.pad(bio, pad))
         n = len(tokens)
         span_probability = np.zeros(n, dtype=np.float32)
-        begin_probability = np.zeros(n, dtype=np.float32)
         if windows:
             bio = np.concatenate(bio_parts)
             owner = owner_windows(windows, n)
             starts = np.array([w.start for w in windows])
             positions = np.arange(n) - starts[owner] + 1
             span_probability = 1.0 - bio[owner, positions, O]
-            begin_probability = bio[owner, positions, 1]
         hidden_all = np.concatenate(hidden_parts) if hidden_parts else np.zeros((0, 0, 0), np.float32)
-        return EncodedText(text, tokens, windows, hidden_all, span_probability, begin_probability)
+        return EncodedText(text, tokens, windows, hidden_all, span_probability)
 
-    def detect(self, encoded: EncodedText, threshold: float | None = None) -> list[DetectedSpan]:
-        return decode_spans(encoded, self.threshold if threshold is None else threshold)
+    def detect(self, encoded: EncodedText) -> list[DetectedSpan]:
+        return decode_spans(encoded, self.decoding)
 
     def classify(self, encoded: EncodedText, spans: list[tuple[int, int]]) -> np.ndarray:
         """Technique probabilities, one row per character span, columns in ``self.techniques`` order."""

@@ -55,7 +55,7 @@ def encoder_directory() -> Path:
 
 
 def load_corpus(config: Config) -> Corpus:
-    """Train, dev (held out of train, for the span threshold) and validation articles with labels."""
+    """Train, dev (held out of train, for decoding and calibration) and validation articles with labels."""
     root = Path(config.data.ptc_dir)
     if not root.is_dir():
         raise InputError(f"{root}: corpus folder not found (set [data] ptc_dir in the config)")

@@ -38,17 +38,17 @@ class Analyzer:
     def load(cls, name_or_path: str = DEFAULT_MODEL, threads: int | None = None) -> Analyzer:
         return cls(OnnxModel(model_directory(name_or_path), threads=threads))
 
-    def analyze(self, article: Article | str, threshold: float | None = None) -> Analysis:
+    def analyze(self, article: Article | str) -> Analysis:
         if isinstance(article, str):
             article = Article(id="text", text=article)
         if not article.text.strip():
             raise InputError(f"article {article.id!r} is empty")
         encoded = self.model.encode(article.text)
-        spans = self._spans(encoded, threshold)
+        spans = self._spans(encoded)
         return Analysis.build(article, spans, split_sentences(article.text), model=self.model.name)
 
-    def _spans(self, encoded: EncodedText, threshold: float | None) -> list[Span]:
-        detected = self.model.detect(encoded, threshold)
+    def _spans(self, encoded: EncodedText) -> list[Span]:
+        detected = self.model.detect(encoded)
         probabilities = self.model.classify(encoded, [(d.start, d.end) for d in detected])
         raw = np.array([d.score for d in detected]) * probabilities.max(axis=1) if detected else np.zeros(0)
         scores = self.model.calibration.apply(raw)
