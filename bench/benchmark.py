@@ -18,7 +18,7 @@ from pathlib import Path
 from propscope.corpus import load_articles, read_ids, read_labels
 from propscope.document import Article
 from propscope.evaluation import evaluate_analyzer, per_technique_markdown
-from propscope.model.inference import OnnxModel
+from propscope.model.ensemble import load_model
 from propscope.pipeline.analyzer import Analyzer, model_directory
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,8 +54,8 @@ def main() -> None:
     args = parser.parse_args()
 
     directory = model_directory(args.model)
-    load_times = timed(lambda: OnnxModel(directory, threads=args.threads), 3)
-    analyzer = Analyzer(OnnxModel(directory, threads=args.threads))
+    load_times = timed(lambda: load_model(directory, threads=args.threads), 3)
+    analyzer = Analyzer(load_model(directory, threads=args.threads))
     ids = set(read_ids(args.data / "splits" / "validation-ids.txt"))
     articles = load_articles(args.data / "train-articles", ids)
     gold = [label for label in read_labels(args.data / "train-task-flc-tc.labels") if label.article_id in ids]
@@ -71,7 +71,7 @@ def main() -> None:
 
     figures = {
         "model": analyzer.model.name,
-        "precision": analyzer.model.meta.get("precision"),
+        "precision": analyzer.model.meta.get("precision", "ensemble"),
         "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads",
         "validation_articles": len(articles),
         "quality": evaluation.as_dict(),

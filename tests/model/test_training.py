@@ -3,22 +3,28 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="training needs the train extra: pip install '.[train]'")
 
 from propscope.model.config import Config, DataConfig, ExportConfig, ModelConfig, TrainingConfig  # noqa: E402
-from propscope.model.recipe import train  # noqa: E402
+from propscope.model.ensemble import EnsembleModel, load_model  # noqa: E402
+from propscope.model.recipe import build_ensemble, train  # noqa: E402
 from propscope.pipeline.analyzer import Analyzer  # noqa: E402
 
 
-def test_training_recipe_writes_a_working_model(tiny_corpus: Path, tmp_path: Path):
-    config = Config(
-        data=DataConfig(ptc_dir=str(tiny_corpus), dev_articles=1),
+def tiny_config(corpus: Path, output: Path) -> Config:
+    return Config(
+        data=DataConfig(ptc_dir=str(corpus), dev_articles=1),
         model=ModelConfig(window_tokens=32, stride=16, train_stride=16, span_hidden=16),
         training=TrainingConfig(epochs=1, batch_size=4),
-        export=ExportConfig(output=str(tmp_path / "model")),
+        export=ExportConfig(output=str(output)),
     )
+
+
+def test_training_recipe_writes_a_working_model(tiny_corpus: Path, tmp_path: Path):
+    config = tiny_config(tiny_corpus, tmp_path / "model")
     directory = train(config, progress=lambda line: None)
     names = {p.name for p in directory.iterdir()}
     assert {"encoder.onnx", "classifier.npz", "tokenizer.json", "meta.json", "MODEL_CARD.md"} <= names
@@ -32,10 +38,17 @@ def test_training_recipe_writes_a_working_model(tiny_corpus: Path, tmp_path: Pat
     assert analysis.model == "default"
     assert len(analysis.sentences) == 2
 
+    ensemble = build_ensemble(config, [directory, directory], tmp_path / "pair", progress=lambda line: None)
+    pair = load_model(ensemble)
+    assert isinstance(pair, EnsembleModel) and len(pair.members) == 2
+    assert "ensemble" in (ensemble / "MODEL_CARD.md").read_text("utf-8")
+    single = load_model(directory)
+    text = "Title\n\nThe reckless council approved a shameful plan.\n"
+    spans = [(7, 19), (20, 27)]
+    assert np.allclose(pair.classify(pair.encode(text), spans), single.classify(single.encode(text), spans), atol=1e-6)
+
 
 def test_inverse_sqrt_class_weights_favour_rare_techniques():
-    import numpy as np
-
     from propscope.model.training import WindowExample, class_weights
 
     def example(labels):

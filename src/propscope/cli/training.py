@@ -1,8 +1,9 @@
-"""The train command: reproduce a model from its configuration file."""
+"""Commands that build models: train one from its configuration file, or combine trained ones."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -10,11 +11,25 @@ import typer
 from propscope.cli.app import app, reports_errors, stderr
 from propscope.errors import InputError
 
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Training configuration (TOML).")]
+
+
+def _recipe() -> ModuleType:
+    try:
+        from propscope.model import recipe
+    except ImportError as err:
+        raise InputError(f"this needs the train extra: pip install 'propscope[train]' ({err})") from None
+    return recipe
+
+
+def _progress(line: str) -> None:
+    stderr.print(line, highlight=False)
+
 
 @app.command()
 @reports_errors
 def train(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Training configuration (TOML).")],
+    config: ConfigOption,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model folder (overrides the config).")] = None,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", help="Override a setting, e.g. --set training.epochs=10.")
@@ -25,9 +40,19 @@ def train(
 
     extra = [f"export.output={str(output)!r}"] if output is not None else []
     settings = with_overrides(load_config(config), [*(overrides or []), *extra])
-    try:
-        from propscope.model.recipe import train as run_training
-    except ImportError as err:
-        raise InputError(f"training needs the train extra: pip install 'propscope[train]' ({err})") from None
-    directory = run_training(settings, progress=lambda line: stderr.print(line, highlight=False))
+    directory = _recipe().train(settings, progress=_progress)
     stderr.print(f"model written to {directory}")
+
+
+@app.command()
+@reports_errors
+def ensemble(
+    members: Annotated[list[Path], typer.Argument(help="Trained model folders (same windows and techniques).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The ensemble's folder.")],
+    config: ConfigOption,
+) -> None:
+    """Combine trained models into one more accurate, slower model (needs the train extra)."""
+    from propscope.model.config import load_config
+
+    directory = _recipe().build_ensemble(load_config(config), members, output, progress=_progress)
+    stderr.print(f"ensemble written to {directory}")

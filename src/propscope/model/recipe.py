@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict
@@ -24,6 +25,7 @@ from propscope.evaluation import Evaluation, evaluate_analyzer, per_technique_ma
 from propscope.metrics import span_identification
 from propscope.model.calibration import Calibration, expected_calibration_error, fit_platt, span_outcomes
 from propscope.model.config import Config
+from propscope.model.ensemble import Model, load_model
 from propscope.model.export import export_model, quantize_model, write_meta
 from propscope.model.features import FEATURE_NAMES
 from propscope.model.inference import ENCODER_FILE, Decoding, OnnxModel, decode_spans
@@ -41,7 +43,7 @@ DECODING_GRID = {
 CARD_FILE = "MODEL_CARD.md"
 
 
-def choose_decoding(model: OnnxModel, corpus: Corpus) -> tuple[Decoding, float]:
+def choose_decoding(model: Model, corpus: Corpus) -> tuple[Decoding, float]:
     """The decoding with the best span F1 on the dev articles (each article encoded once)."""
     encoded = [(a.id, model.encode(a.text)) for a in corpus.dev]
     gold = [label for a in corpus.dev for label in corpus.labels.get(a.id, [])]
@@ -67,7 +69,7 @@ def _outcomes(analyzer: Analyzer, articles: list[Article], corpus: Corpus) -> tu
 
 def fit_calibration(directory: Path, corpus: Corpus) -> tuple[Calibration, dict[str, float]]:
     """Platt scaling fitted on the dev articles; ECE on validation before and after, for the card."""
-    model = OnnxModel(directory)
+    model = load_model(directory)
     model.calibration = Calibration()  # raw scores
     analyzer = Analyzer(model)
     calibration = fit_platt(*_outcomes(analyzer, corpus.dev, corpus))
@@ -82,7 +84,7 @@ def fit_calibration(directory: Path, corpus: Corpus) -> tuple[Calibration, dict[
 
 def _validate(directory: Path, corpus: Corpus) -> Evaluation:
     gold = [label for a in corpus.validation for label in corpus.labels.get(a.id, [])]
-    return evaluate_analyzer(Analyzer(OnnxModel(directory)), corpus.validation, gold)
+    return evaluate_analyzer(Analyzer(load_model(directory)), corpus.validation, gold)
 
 
 def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
@@ -129,14 +131,66 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
 
 
 def calibrate_and_document(
-    directory: Path, corpus: Corpus, meta: dict[str, Any], progress: Callable[[str], None] = log.info
+    directory: Path,
+    corpus: Corpus,
+    meta: dict[str, Any],
+    progress: Callable[[str], None] = log.info,
+    card: Callable[[dict[str, Any], Path], str] | None = None,
 ) -> None:
     """Fit the score calibration of the model that ships, then write its meta.json and card."""
     calibration, figures = fit_calibration(directory, corpus)
     progress(f"calibration {calibration.as_dict()}: {figures}")
     meta.update(calibration=calibration.as_dict(), calibration_figures=figures)
     write_meta(directory, meta)
-    (directory / CARD_FILE).write_text(model_card(meta, directory), encoding="utf-8")
+    (directory / CARD_FILE).write_text((card or model_card)(meta, directory), encoding="utf-8")
+
+
+def build_ensemble(
+    config: Config, members: list[Path], output: Path, progress: Callable[[str], None] = log.info
+) -> Path:
+    """An ensemble folder over trained model folders: decoding chosen on dev, then validated and calibrated."""
+    corpus = load_corpus(config)
+    output.mkdir(parents=True, exist_ok=True)
+    first = load_model(members[0])
+    meta: dict[str, Any] = {
+        "name": output.name,
+        "created": dt.date.today().isoformat(),
+        "members": [os.path.relpath(m.resolve(), output.resolve()) for m in members],
+        "window_tokens": first.meta["window_tokens"],
+        "stride": first.meta["stride"],
+        "techniques": list(first.techniques),
+        "config": config.to_dict(),
+    }
+    write_meta(output, meta)
+    decoding, dev_f1 = choose_decoding(load_model(output), corpus)
+    progress(f"decoding {decoding} (dev span F1 {dev_f1:.4f})")
+    meta.update(decoding=asdict(decoding), dev_span_f1=round(dev_f1, 4))
+    write_meta(output, meta)
+    meta["validation"] = {"ensemble": _validate(output, corpus).as_dict()}
+    calibrate_and_document(output, corpus, meta, progress, card=ensemble_card)
+    return output
+
+
+def ensemble_card(meta: dict[str, Any], directory: Path) -> str:
+    members = "\n".join(f"- `{m}`" for m in meta["members"])
+    return f"""# PropScope model `{meta["name"]}` (ensemble)
+
+Created {meta["created"]} by `propscope ensemble` over these members (each with its own card):
+
+{members}
+
+Every member reads the article; span probabilities and technique probabilities are averaged, then
+spans are decoded with {_decoding_text(meta["decoding"])} (chosen on the dev articles held out of the
+training split, span F1 {meta["dev_span_f1"]:.4f} there). Scores are calibrated with Platt scaling on
+the dev articles: expected calibration error on the {meta["calibration_figures"]["validation_spans"]}
+validation spans {meta["calibration_figures"]["ece_before"]:.4f} before, {meta["calibration_figures"]["ece_after"]:.4f}
+after. It costs one encoder pass per member, so it is slower than one model.
+
+## Validation figures (fixed validation split, 74 articles, SemEval-2020 Task 11 metrics)
+{_figures_table(meta["validation"])}
+
+{per_technique_markdown(meta["validation"]["ensemble"])}
+"""
 
 
 def _figures_table(validation: dict[str, dict]) -> str:

@@ -11,7 +11,8 @@ import numpy as np
 from propscope.corpus.labels import Label
 from propscope.document import Analysis, Article, Span
 from propscope.errors import InputError, ModelError
-from propscope.model.inference import EncodedText, OnnxModel
+from propscope.model.ensemble import Model, load_model
+from propscope.model.inference import EncodedText
 from propscope.pipeline.sentences import split_sentences
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
@@ -31,12 +32,12 @@ def model_directory(name_or_path: str) -> Path:
 
 
 class Analyzer:
-    def __init__(self, model: OnnxModel) -> None:
+    def __init__(self, model: Model) -> None:
         self.model = model
 
     @classmethod
     def load(cls, name_or_path: str = DEFAULT_MODEL, threads: int | None = None) -> Analyzer:
-        return cls(OnnxModel(model_directory(name_or_path), threads=threads))
+        return cls(load_model(model_directory(name_or_path), threads=threads))
 
     def analyze(self, article: Article | str) -> Analysis:
         if isinstance(article, str):

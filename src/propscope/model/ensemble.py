@@ -1,0 +1,69 @@
+"""An ensemble of networks trained with different seeds: span and technique probabilities averaged.
+
+It behaves like one ``OnnxModel`` (encode, detect, classify), so the pipeline does not know the
+difference. Members share the tokenizer and windows; its folder's ``meta.json`` names them
+(``"members"``, paths relative to the folder) and holds its own decoding and calibration.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscope.errors import ModelError
+from propscope.model.calibration import Calibration
+from propscope.model.inference import META_FILE, Decoding, DetectedSpan, EncodedText, OnnxModel, decode_spans
+
+
+@dataclass(frozen=True)
+class EnsembleEncoded(EncodedText):
+    members: tuple[EncodedText, ...] = ()
+
+
+class EnsembleModel:
+    def __init__(self, directory: Path, threads: int | None = None) -> None:
+        self.directory = Path(directory)
+        try:
+            self.meta: dict[str, Any] = json.loads((self.directory / META_FILE).read_text("utf-8"))
+            paths = [(self.directory / member).resolve() for member in self.meta["members"]]
+        except (OSError, KeyError, ValueError) as err:
+            raise ModelError(f"{self.directory}: not a usable PropScope ensemble ({err})") from None
+        self.members = [OnnxModel(path, threads=threads) for path in paths]
+        windows = {(m.meta["window_tokens"], m.meta["stride"]) for m in self.members}
+        if len(windows) != 1 or len({m.techniques for m in self.members}) != 1:
+            raise ModelError(f"{self.directory}: ensemble members must share windows and techniques")
+        self.techniques = self.members[0].techniques
+        self.decoding = Decoding(**self.meta.get("decoding", {}))
+        self.calibration = Calibration(**self.meta.get("calibration", {}))
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name", self.directory.name))
+
+    def encode(self, text: str) -> EnsembleEncoded:
+        members = tuple(m.encode(text) for m in self.members)
+        first = members[0]
+        average = np.mean([e.span_probability for e in members], axis=0)
+        return EnsembleEncoded(text, first.tokens, first.windows, first.hidden, average, members)
+
+    def detect(self, encoded: EnsembleEncoded) -> list[DetectedSpan]:
+        return decode_spans(encoded, self.decoding)
+
+    def classify(self, encoded: EnsembleEncoded, spans: list[tuple[int, int]]) -> np.ndarray:
+        return np.mean([m.classify(e, spans) for m, e in zip(self.members, encoded.members, strict=True)], axis=0)
+
+
+def load_model(directory: Path, threads: int | None = None) -> OnnxModel | EnsembleModel:
+    """The model in a folder: an ensemble where its meta.json lists members, else one network."""
+    try:
+        meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelError(f"{directory}: not a usable PropScope model ({err})") from None
+    return EnsembleModel(directory, threads) if "members" in meta else OnnxModel(directory, threads)
+
+
+Model = OnnxModel | EnsembleModel
