@@ -12,7 +12,9 @@ import logging
 import multiprocessing
 import os
 import resource
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
 from propscope.batch.records import Record
@@ -21,8 +23,8 @@ from propscope.document import Article
 from propscope.errors import PropScopeError
 from propscope.pipeline.analyzer import Analyzer
 
-LOCAL_CHUNK = 256  # records in flight at once: bounds memory on inputs of any size
-RAY_CHUNK = 4096  # larger, since each Ray dataset starts its actors (and loads the model) anew
+IN_FLIGHT_PER_WORKER = 8  # records queued per worker: no idle worker, bounded memory on any input
+RAY_CHUNK = 4096  # records per Ray dataset; each dataset starts its actors (and loads the model) anew
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,16 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 
 def run_local(records: Iterable[Record], model: str, workers: int, threads: int) -> Iterator[Result]:
+    """Keep every worker busy with a sliding window of records, yielding results in input order."""
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_start_worker, initargs=(model, threads)) as pool:
-        for chunk in _chunks(records, LOCAL_CHUNK):
-            yield from pool.imap(_analyze_in_worker, chunk, chunksize=max(1, len(chunk) // (4 * workers)))
+    in_flight: deque[Future[Result]] = deque()
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(model, threads)) as pool:
+        for record in records:
+            in_flight.append(pool.submit(_analyze_in_worker, record))
+            if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
 
 
 class _RayActor:
