@@ -58,3 +58,31 @@ def test_inverse_sqrt_class_weights_favour_rare_techniques():
     assert weights.mean() == pytest.approx(1.0)
     assert weights[1] == pytest.approx(2 * weights[0])  # 4 spans against 1: sqrt(4) = 2
     assert class_weights([example([0])], "none") is None
+
+
+def test_fp16_weight_storage_halves_the_file_and_keeps_outputs(tmp_path: Path):
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from propscope.model.export import store_weights_as_fp16
+
+    rng = np.random.default_rng(0)
+    weight = rng.normal(size=(64, 64)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    source, target = tmp_path / "fp32", tmp_path / "fp16"
+    source.mkdir()
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(source / "encoder.onnx"))
+    for name in ("classifier.npz", "tokenizer.json", "meta.json"):
+        (source / name).write_bytes(b"{}")
+    store_weights_as_fp16(source, target)
+    assert (target / "encoder.onnx").stat().st_size < 0.6 * (source / "encoder.onnx").stat().st_size
+    x = rng.normal(size=(1, 64)).astype(np.float32)
+    run = lambda d: ort.InferenceSession(str(d / "encoder.onnx")).run(None, {"x": x})[0]  # noqa: E731
+    assert np.allclose(run(source), run(target), rtol=1e-2, atol=1e-2)

@@ -63,3 +63,32 @@ def quantize_model(source: Path, target: Path) -> None:
     for name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE):
         shutil.copyfile(source / name, target / name)
     quantize_dynamic(str(source / ENCODER_FILE), str(target / ENCODER_FILE), weight_type=QuantType.QInt8)
+
+
+def store_weights_as_fp16(source: Path, target: Path) -> None:
+    """Halve the file by storing float weights as fp16, cast back to fp32 when the session loads.
+
+    ONNX Runtime folds each Cast of a constant at load time, so the model computes in fp32 as before;
+    only the weights' precision (about three decimal digits) changes.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE):
+        shutil.copyfile(source / name, target / name)
+    model = onnx.load(str(source / ENCODER_FILE))
+    graph = model.graph
+    casts = []
+    for initializer in list(graph.initializer):
+        if initializer.data_type != TensorProto.FLOAT or np.prod(initializer.dims) < 1024:
+            continue
+        stored = numpy_helper.from_array(
+            numpy_helper.to_array(initializer).astype(np.float16), initializer.name + "_fp16"
+        )
+        graph.initializer.remove(initializer)
+        graph.initializer.append(stored)
+        casts.append(helper.make_node("Cast", [stored.name], [initializer.name], to=TensorProto.FLOAT))
+    for offset, node in enumerate(casts):
+        graph.node.insert(offset, node)
+    onnx.save(model, str(target / ENCODER_FILE))

@@ -26,7 +26,7 @@ from propscope.metrics import span_identification
 from propscope.model.calibration import Calibration, expected_calibration_error, fit_platt, span_outcomes
 from propscope.model.config import Config
 from propscope.model.ensemble import Model, load_model
-from propscope.model.export import export_model, quantize_model, write_meta
+from propscope.model.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.model.features import FEATURE_NAMES
 from propscope.model.inference import ENCODER_FILE, Decoding, OnnxModel, decode_spans
 from propscope.model.training import Corpus, encoder_directory, load_corpus, train_network
@@ -117,7 +117,11 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
         evaluations["fp32"].si.overall.f1 - evaluations["int8"].si.overall.f1,
         evaluations["fp32"].flc.overall.f1 - evaluations["int8"].flc.overall.f1,
     )
-    precision = "int8" if drop <= config.export.max_int8_f1_drop else "fp32"
+    precision = "int8"
+    if drop > config.export.max_int8_f1_drop:  # fp32 files are too large to ship: store its weights in fp16
+        precision = "fp16-weights"
+        store_weights_as_fp16(fp32, work / precision)
+        evaluations[precision] = _validate(work / precision, corpus)
     progress(f"int8 F1 drop {drop:.4f}: shipping {precision}")
     meta.update(
         precision=precision,
@@ -242,8 +246,9 @@ calibration error on the {meta["calibration_figures"]["validation_spans"]} valid
 - Fine-tuned on the PTC v2 training part ({d["ptc_dir"]}): {meta["train_articles"]} articles of the fixed
   training split; {meta["dev_articles"]} further training-split articles, picked with the seed, were held
   out to choose the span decoding and fit the score calibration. The 74 validation articles were not
-  used for any choice except the int8-versus-fp32 check (int8 ships only where span and full-task F1 stay within
-  {meta["config"]["export"]["max_int8_f1_drop"]} of fp32).
+  used for any choice except the int8-versus-fp32 check (int8 ships only where span and full-task F1
+  stay within {meta["config"]["export"]["max_int8_f1_drop"]} of fp32; otherwise fp32 ships with its weights
+  stored in fp16).
 
 ## Training configuration
 Seed {t["seed"]}; {t["epochs"]} epochs; batch {t["batch_size"]} windows; AdamW, learning rate
