@@ -266,7 +266,7 @@ Per technique, shipped weights:
 {per_technique_markdown(shipped)}
 
 ## Limits
-- Trained on 2017–2019 English news; other genres, periods and languages are out of domain.
+- Trained on English news articles of the late 2010s; other genres, periods and languages are out of domain.
 - Rare techniques (fewer than 100 training spans) are recognised poorly; read their flags as hints.
-- Scores are model probabilities, not calibrated against human agreement.
+- Scores are calibrated on {meta["dev_articles"]} dev articles: read them as rough probabilities.
 """
