@@ -16,6 +16,7 @@ class DataConfig:
     train_ids: str = "splits/train-ids.txt"
     validation_ids: str = "splits/validation-ids.txt"
     dev_articles: int = 30
+    dev_seed: int = 13  # apart from the training seed, so models trained with other seeds share one dev set
 
 
 @dataclass(frozen=True)

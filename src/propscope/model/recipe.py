@@ -244,7 +244,7 @@ calibration error on the {meta["calibration_figures"]["validation_spans"]} valid
 ## Data
 - Base encoder: {meta["base_encoder"]}, uncased, 6 layers, 384 wide.
 - Fine-tuned on the PTC v2 training part ({d["ptc_dir"]}): {meta["train_articles"]} articles of the fixed
-  training split; {meta["dev_articles"]} further training-split articles, picked with the seed, were held
+  training split; {meta["dev_articles"]} further training-split articles, picked with the dev seed, were held
   out to choose the span decoding and fit the score calibration. The 74 validation articles were not
   used for any choice except the int8-versus-fp32 check (int8 ships only where span and full-task F1
   stay within {meta["config"]["export"]["max_int8_f1_drop"]} of fp32; otherwise fp32 ships with its weights

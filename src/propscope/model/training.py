@@ -62,7 +62,7 @@ def load_corpus(config: Config) -> Corpus:
     train_ids = read_ids(root / config.data.train_ids)
     validation_ids = set(read_ids(root / config.data.validation_ids))
     shuffled = sorted(train_ids)
-    random.Random(config.training.seed).shuffle(shuffled)
+    random.Random(config.data.dev_seed).shuffle(shuffled)
     dev_ids = set(shuffled[: config.data.dev_articles])
     articles = load_articles(root / "train-articles")
     labels = group_by_article(read_labels(root / "train-task-flc-tc.labels"))
