@@ -1,0 +1,47 @@
+"""Span decoding from per-token probabilities, on hand-made probabilities."""
+
+import re
+
+import numpy as np
+
+from propscope.model.inference import Decoding, EncodedText, decode_spans
+from propscope.model.windows import Tokens
+
+TEXT = "We saw a truly shameful and reckless plan, said critics today."
+
+
+def encoded(probabilities: list[float]) -> EncodedText:
+    words = [(m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", TEXT)]
+    assert len(words) == len(probabilities)
+    tokens = Tokens(ids=np.zeros(len(words), dtype=np.int64), offsets=np.array(words, dtype=np.int64))
+    return EncodedText(TEXT, tokens, [], np.zeros((0, 0, 0)), np.array(probabilities, dtype=np.float32))
+
+
+#            We   saw  a    truly shameful and  reckless plan ,    said critics today .
+PROBS = [0.0, 0.0, 0.1, 0.6, 0.9, 0.2, 0.8, 0.7, 0.6, 0.1, 0.0, 0.0, 0.0]
+
+
+def texts(decoding: Decoding, probabilities=PROBS) -> list[str]:
+    return [TEXT[s.start : s.end] for s in decode_spans(encoded(probabilities), decoding)]
+
+
+def test_threshold_runs_and_tidy_edges():
+    assert texts(Decoding(threshold=0.5)) == ["truly shameful", "reckless plan"]
+
+
+def test_small_gaps_are_joined():
+    assert texts(Decoding(threshold=0.5, max_gap=1)) == ["truly shameful and reckless plan"]
+
+
+def test_short_runs_are_dropped():
+    assert texts(Decoding(threshold=0.75, min_tokens=2)) == []
+    assert texts(Decoding(threshold=0.75, min_tokens=1)) == ["shameful", "reckless"]
+
+
+def test_smoothing_fills_a_dip_between_confident_tokens():
+    assert texts(Decoding(threshold=0.5, smoothing=3)) == ["truly shameful and reckless plan"]
+
+
+def test_scores_are_mean_raw_probabilities_of_the_run():
+    spans = decode_spans(encoded(PROBS), Decoding(threshold=0.5))
+    assert [round(s.score, 4) for s in spans] == [0.75, round((0.8 + 0.7 + 0.6) / 3, 4)]
