@@ -42,6 +42,13 @@ def test_smoothing_fills_a_dip_between_confident_tokens():
     assert texts(Decoding(threshold=0.5, smoothing=3)) == ["truly shameful and reckless plan"]
 
 
+def test_edges_clipped_by_smoothing_grow_back():
+    #        We   saw  a    truly shameful and  reckless plan ,    said critics today .
+    probs = [0.0, 0.0, 0.0, 0.0, 0.9, 0.9, 0.9, 0.9, 0.55, 0.0, 0.0, 0.0, 0.0]
+    # smoothed, "plan" averages (0.9 + 0.55 + 0) / 3 < 0.5; its own 0.55 brings it back
+    assert texts(Decoding(threshold=0.5, smoothing=3), probs) == ["shameful and reckless plan"]
+
+
 def test_scores_are_mean_raw_probabilities_of_the_run():
     spans = decode_spans(encoded(PROBS), Decoding(threshold=0.5))
     assert [round(s.score, 4) for s in spans] == [0.75, round((0.8 + 0.7 + 0.6) / 3, 4)]

@@ -88,7 +88,8 @@ class Decoding:
 
     Probabilities are averaged over ``smoothing`` neighbouring tokens, tokens reaching ``threshold``
     are inside, inside runs at most ``max_gap`` tokens apart join, and runs shorter than
-    ``min_tokens`` are dropped: the span metric punishes scattered fragments.
+    ``min_tokens`` are dropped: the span metric punishes scattered fragments. A kept run then grows
+    over neighbours whose own probability reaches the threshold, so smoothing does not clip its edges.
     """
 
     threshold: float = 0.5
@@ -98,7 +99,7 @@ class Decoding:
 
 
 def decode_spans(encoded: EncodedText, decoding: Decoding) -> list[DetectedSpan]:
-    probability = encoded.span_probability
+    raw = probability = encoded.span_probability
     if decoding.smoothing > 1 and len(probability):
         kernel = np.ones(decoding.smoothing) / decoding.smoothing
         probability = np.convolve(probability, kernel, mode="same")
@@ -113,6 +114,10 @@ def decode_spans(encoded: EncodedText, decoding: Decoding) -> list[DetectedSpan]
     for first, last in runs:
         if last - first < decoding.min_tokens:
             continue
+        while first > 0 and raw[first - 1] >= decoding.threshold:
+            first -= 1
+        while last < len(raw) and raw[last] >= decoding.threshold:
+            last += 1
         start, end = _tidy_bounds(text, int(offsets[first, 0]), int(offsets[last - 1, 1]))
         if any(c.isalnum() for c in text[start:end]):
             spans.append(DetectedSpan(start, end, float(encoded.span_probability[first:last].mean())))
