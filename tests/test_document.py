@@ -36,3 +36,14 @@ def test_analysis_flags_sentences_and_counts_techniques():
     data = analysis.to_dict()
     assert data["spans"][0]["text"] == "bad"
     assert data["summary"]["flagged_share"] == pytest.approx(0.6667)
+
+
+def test_filtering_by_score_keeps_sentence_flags_consistent():
+    article = Article("1", "One bad. Two fine.")
+    spans = [Span(4, 7, "Loaded_Language", 0.2), Span(13, 17, "Doubt", 0.9)]
+    analysis = Analysis.build(article, spans, [(0, 8), (9, 18)])
+    strict = analysis.above(0.5)
+    assert [s.technique for s in strict.spans] == ["Doubt"]
+    assert [s.techniques for s in strict.sentences] == [(), ("Doubt",)]
+    assert strict.summary.flagged_sentences == 1
+    assert len(analysis.spans) == 2  # the original is untouched

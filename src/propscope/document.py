@@ -86,6 +86,11 @@ class Analysis:
         ]
         return cls(article=article, spans=spans, sentences=sentences, model=model)
 
+    def above(self, min_score: float) -> Analysis:
+        """The same analysis keeping only spans scored ``min_score`` or more; sentence flags follow."""
+        kept = [span for span in self.spans if span.score >= min_score]
+        return Analysis.build(self.article, kept, [(s.start, s.end) for s in self.sentences], self.model)
+
     @property
     def summary(self) -> Summary:
         counts = Counter(span.technique for span in self.spans)

@@ -54,11 +54,7 @@ def analyze(
     """Analyze articles and show or write the techniques found."""
     articles = read_inputs(paths)
     analyzer = propscope.load_analyzer(model)
-    analyses = []
-    for article in articles:
-        analysis = analyzer.analyze(article)
-        analysis.spans = [s for s in analysis.spans if s.score >= min_score]
-        analyses.append(analysis)
+    analyses = [analyzer.analyze(article).above(min_score) for article in articles]
     with output_stream(output) as out:
         terminal = Console() if output is None and format is OutputFormat.text else None
         write_analyses(analyses, format, out, console=terminal)
