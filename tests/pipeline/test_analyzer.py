@@ -72,3 +72,10 @@ def test_technique_probabilities_are_distributions(analyzer, sample_text):
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     with pytest.raises(InputError, match="outside the text"):
         analyzer.technique_probabilities(sample_text, [(0, len(sample_text) + 5)])
+
+
+def test_the_accurate_ensemble_ships_and_agrees_on_offsets(sample_text):
+    analysis = propscope.analyze(sample_text, model="accurate")
+    assert analysis.model == "accurate"
+    assert analysis.spans and all(0 <= s.start < s.end <= len(sample_text) for s in analysis.spans)
+    assert {s.technique for s in analysis.spans} <= set(TECHNIQUE_NAMES)
