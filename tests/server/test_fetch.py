@@ -66,3 +66,14 @@ def test_private_loopback_and_link_local_are_refused_by_default(url):
 def test_other_schemes_are_refused(url):
     with pytest.raises(FetchError, match="only http and https"):
         check_url(url, FetchPolicy(allow_private=True))
+
+
+def test_connections_are_pinned_to_the_checked_address():
+    from propscope.server.fetch import _pinned
+
+    url, headers, extensions = _pinned("https://news.example.org:8443/a?b=1", "203.0.113.7")
+    assert url == "https://203.0.113.7:8443/a?b=1"
+    assert headers["Host"] == "news.example.org:8443"
+    assert extensions == {"sni_hostname": "news.example.org"}
+    url, headers, extensions = _pinned("http://example.org/x", "2001:db8::1")
+    assert url == "http://[2001:db8::1]/x" and headers["Host"] == "example.org" and extensions == {}

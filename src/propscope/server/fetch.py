@@ -28,33 +28,46 @@ class FetchPolicy:
     allow_private: bool = False
 
 
-def check_url(url: str, policy: FetchPolicy) -> None:
+def check_url(url: str, policy: FetchPolicy) -> str:
+    """The address to connect to, after checking the scheme and every address the host resolves to."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise FetchError(f"only http and https URLs can be fetched, not {parts.scheme or 'a bare path'!r}")
     if not parts.hostname:
         raise FetchError(f"URL {url!r} has no host")
-    if policy.allow_private:
-        return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         raise FetchError(f"cannot resolve host {parts.hostname!r}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
+        if not policy.allow_private and (not address.is_global or address.is_multicast):
             raise FetchError(
                 f"refusing {parts.hostname!r}: it resolves to the non-public address {address} "
                 "(start the server with --allow-private-urls to permit this)"
             )
+    return str(addresses[0])
+
+
+def _pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The URL aimed at the checked address, so a second DNS answer cannot redirect the connection.
+
+    The Host header and the TLS server name keep the original host name.
+    """
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": "PropScope/0.1 (article analysis)"}
+    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" and parts.hostname else {}
+    return parts._replace(netloc=netloc).geturl(), headers, extensions
 
 
 def _download(url: str, policy: FetchPolicy) -> tuple[str, bytes, str]:
     """Follow redirects by hand, checking each hop; return the final URL, body and content type."""
     with httpx.Client(timeout=policy.timeout_seconds, follow_redirects=False) as client:
         for _ in range(policy.max_redirects + 1):
-            check_url(url, policy)
-            with client.stream("GET", url, headers={"User-Agent": "PropScope/0.1 (article analysis)"}) as response:
+            target, headers, extensions = _pinned(url, check_url(url, policy))
+            with client.stream("GET", target, headers=headers, extensions=extensions) as response:
                 if response.is_redirect:
                     url = urljoin(url, response.headers.get("location", ""))
                     continue
