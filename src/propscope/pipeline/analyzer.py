@@ -39,13 +39,13 @@ class Analyzer:
     def load(cls, name_or_path: str = DEFAULT_MODEL, threads: int | None = None) -> Analyzer:
         return cls(load_model(model_directory(name_or_path), threads=threads))
 
-    def analyze(self, article: Article | str) -> Analysis:
+    def analyze(self, article: Article | str, encoded: EncodedText | None = None) -> Analysis:
+        """``encoded``: the article already run through ``self.model.encode``, to reuse it."""
         if isinstance(article, str):
             article = Article(id="text", text=article)
         if not article.text.strip():
             raise InputError(f"article {article.id!r} is empty")
-        encoded = self.model.encode(article.text)
-        spans = self._spans(encoded)
+        spans = self._spans(encoded or self.model.encode(article.text))
         return Analysis.build(article, spans, split_sentences(article.text), model=self.model.name)
 
     def _spans(self, encoded: EncodedText) -> list[Span]:
@@ -59,14 +59,21 @@ class Analyzer:
             for d, p, score in zip(detected, probabilities, scores, strict=True)
         ]
 
-    def technique_probabilities(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+    def technique_probabilities(
+        self, text: str, spans: list[tuple[int, int]], encoded: EncodedText | None = None
+    ) -> np.ndarray:
         """Probabilities over ``self.model.techniques`` for given character spans of one text."""
         for start, end in spans:
             if not 0 <= start < end <= len(text):
                 raise InputError(f"span {start}..{end} lies outside the text (length {len(text)})")
-        return self.model.classify(self.model.encode(text), spans)
+        return self.model.classify(encoded or self.model.encode(text), spans)
 
-    def classify_template(self, articles: dict[str, Article], template: list[Label]) -> list[Label]:
+    def classify_template(
+        self,
+        articles: dict[str, Article],
+        template: list[Label],
+        encoded: dict[str, EncodedText] | None = None,
+    ) -> list[Label]:
         """Fill in the technique of every template row, keeping the template's order.
 
         A span listed k times gets its k most probable techniques, since gold labels of one span are
@@ -81,7 +88,7 @@ class Analyzer:
         for article_id, indices in rows_by_article.items():
             article = articles[article_id]
             spans = sorted({(template[i].start, template[i].end) for i in indices})
-            probabilities = self.technique_probabilities(article.text, spans)
+            probabilities = self.technique_probabilities(article.text, spans, (encoded or {}).get(article_id))
             ranked = {span: list(np.argsort(-p)) for span, p in zip(spans, probabilities, strict=True)}
             for i in indices:
                 row = template[i]
