@@ -45,15 +45,19 @@ class Worker:
         self.analyzer = Analyzer.load(model, threads=threads)
 
     def analyze(self, record: Record) -> Result:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         try:
             analysis = self.analyzer.analyze(Article(record.id, record.text, record.title))
         except PropScopeError as err:
-            return Result(record.id, "", "", 0, str(err), os.getpid(), peak)
+            return Result(record.id, "", "", 0, str(err), os.getpid(), _peak_rss_mb())
         payload = {"id": record.id, **record.meta, **analysis.to_dict()}
         rows = "".join(format_label(label) + "\n" for label in technique_labels(analysis))
         line = json.dumps(payload, ensure_ascii=False) + "\n"
-        return Result(record.id, line, rows, len(analysis.spans), "", os.getpid(), peak)
+        return Result(record.id, line, rows, len(analysis.spans), "", os.getpid(), _peak_rss_mb())
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far, read after the work it should include."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 _worker: Worker | None = None
