@@ -26,6 +26,7 @@ class ModelConfig:
     train_stride: int = 224
     span_hidden: int = 256
     dropout: float = 0.1
+    attention_dropout: float = 0.1  # the encoder's own; 0 trains about 1.7x faster on CPU (random masks are costly)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class TrainingConfig:
     weight_decay: float = 0.01
     threads: int = 2
     class_weighting: str = "none"  # or "inverse_sqrt": rare techniques weigh more in the classifier loss
+    compute_dtype: str = "fp32"  # or "bf16": autocast matrix products, about 1.8x faster where the CPU has AMX/AVX-512 BF16
     max_articles: int = 0  # 0: all; a small number makes a quick smoke run
 
 
@@ -66,7 +68,7 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
     if unknown:
         raise InputError(f"{source}: unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
     defaults = cls()
-    choices = {"class_weighting": ("none", "inverse_sqrt")}
+    choices = {"class_weighting": ("none", "inverse_sqrt"), "compute_dtype": ("fp32", "bf16")}
     for key, value in values.items():
         if key in choices and value not in choices[key]:
             raise InputError(f"{source}: [{name}] {key} must be one of {', '.join(choices[key])}, got {value!r}")

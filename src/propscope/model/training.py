@@ -163,7 +163,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
     )
     examples = window_examples(corpus.train, corpus.labels, tokenizer, config.model.train_stride)
     model = JointModel(
-        AutoModel.from_pretrained(str(encoder_dir)),
+        AutoModel.from_pretrained(str(encoder_dir), attention_probs_dropout_prob=config.model.attention_dropout),
         n_techniques=len(TECHNIQUE_NAMES),
         n_features=len(FEATURE_NAMES),
         span_hidden=config.model.span_hidden,
@@ -200,11 +200,12 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
             input_ids, mask, tags, rows, span_tokens, span_labels, features = collate(
                 examples[first : first + t.batch_size]
             )
-            hidden = model.encode(input_ids, mask)
-            loss = tag_loss(model.tag_logits(hidden).reshape(-1, 3), tags.reshape(-1))
-            if len(span_labels):
-                logits = model.classify(hidden, mask, rows, span_tokens, features)
-                loss = loss + span_loss(logits, span_labels)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
+                hidden = model.encode(input_ids, mask)
+                loss = tag_loss(model.tag_logits(hidden).float().reshape(-1, 3), tags.reshape(-1))
+                if len(span_labels):
+                    logits = model.classify(hidden, mask, rows, span_tokens, features)
+                    loss = loss + span_loss(logits.float(), span_labels)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
