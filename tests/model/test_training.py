@@ -11,14 +11,29 @@ pytest.importorskip("torch", reason="training needs the train extra: pip install
 from propscope.model.config import Config, DataConfig, ExportConfig, ModelConfig, TrainingConfig  # noqa: E402
 from propscope.model.ensemble import EnsembleModel, load_model  # noqa: E402
 from propscope.model.recipe import build_ensemble, train  # noqa: E402
+from propscope.model.training import MEME_FILES  # noqa: E402
 from propscope.pipeline.analyzer import Analyzer  # noqa: E402
+from propscope.techniques import TECHNIQUE_NAMES  # noqa: E402
+
+
+def tiny_memes(folder: Path) -> Path:
+    """The three SemEval-2021 Task 6 files, with one hand-written meme each (one without spans)."""
+    folder.mkdir()
+    memes = [
+        [{"id": "1", "text": "JOBS FIRST", "labels": [{"start": 0, "end": 10, "technique": "Slogans"}]}],
+        [{"id": "2", "text": "a quiet harbour", "labels": []}],
+        [{"id": "3", "text": "TRAITORS all", "labels": [{"start": 0, "end": 8, "technique": "Name calling/Labeling"}]}],
+    ]
+    for name, records in zip(MEME_FILES, memes, strict=True):
+        (folder / name).write_text(json.dumps(records), encoding="utf-8")
+    return folder
 
 
 def tiny_config(corpus: Path, output: Path) -> Config:
     return Config(
-        data=DataConfig(ptc_dir=str(corpus), dev_articles=1),
-        model=ModelConfig(window_tokens=32, stride=16, train_stride=16, span_hidden=16),
-        training=TrainingConfig(epochs=1, batch_size=4),
+        data=DataConfig(ptc_dir=str(corpus), dev_articles=1, memes_dir=str(tiny_memes(output.parent / "memes"))),
+        model=ModelConfig(window_tokens=32, stride=16, train_stride=16, span_hidden=16, attention_dropout=0.0),
+        training=TrainingConfig(epochs=1, batch_size=4, compute_dtype="bf16"),
         export=ExportConfig(output=str(output)),
     )
 
@@ -86,3 +101,18 @@ def test_fp16_weight_storage_halves_the_file_and_keeps_outputs(tmp_path: Path):
     x = rng.normal(size=(1, 64)).astype(np.float32)
     run = lambda d: ort.InferenceSession(str(d / "encoder.onnx")).run(None, {"x": x})[0]  # noqa: E731
     assert np.allclose(run(source), run(target), rtol=1e-2, atol=1e-2)
+
+
+def test_meme_windows_train_the_classifier_but_not_the_tagger(encoder_tokenizer_path: str):
+    from propscope.corpus.labels import Label
+    from propscope.document import Article
+    from propscope.model.training import IGNORE, window_examples
+    from propscope.model.windows import WindowTokenizer
+
+    tokenizer = WindowTokenizer.from_file(encoder_tokenizer_path, 32, 16)
+    meme = Article("meme1", "STOP THE WASTE now")
+    labels = {"meme1": [Label("meme1", 0, 14, "Slogans")]}
+    tagged, untagged = (window_examples([meme], labels, tokenizer, 16, tagged=flag)[0] for flag in (True, False))
+    assert (tagged.tags[1:-1] != IGNORE).all()
+    assert (untagged.tags == IGNORE).all()
+    assert untagged.span_labels.tolist() == tagged.span_labels.tolist() == [TECHNIQUE_NAMES.index("Slogans")]

@@ -17,6 +17,7 @@ class DataConfig:
     validation_ids: str = "splits/validation-ids.txt"
     dev_articles: int = 30
     dev_seed: int = 13  # apart from the training seed, so models trained with other seeds share one dev set
+    memes_dir: str = ""  # SemEval-2021 Task 6 folder: its spans also train the technique classifier ("" for none)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class TrainingConfig:
     weight_decay: float = 0.01
     threads: int = 2
     class_weighting: str = "none"  # or "inverse_sqrt": rare techniques weigh more in the classifier loss
-    compute_dtype: str = "fp32"  # or "bf16": autocast matrix products, about 1.8x faster where the CPU has AMX/AVX-512 BF16
+    compute_dtype: str = "fp32"  # or "bf16": autocast; faster where the CPU has AMX or AVX-512 BF16
     max_articles: int = 0  # 0: all; a small number makes a quick smoke run
 
 

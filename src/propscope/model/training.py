@@ -11,13 +11,14 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from propscope.corpus import group_by_article, load_articles, read_ids, read_labels
 from propscope.corpus.labels import Label
+from propscope.corpus.memes import read_memes
 from propscope.document import Article
 from propscope.errors import InputError
 from propscope.model.config import Config
@@ -27,6 +28,7 @@ from propscope.techniques import TECHNIQUE_NAMES
 
 log = logging.getLogger(__name__)
 IGNORE = -100
+MEME_FILES = ("training_set_task2.txt", "dev_set_task2.txt", "test_set_task2.txt")  # all three carry gold spans
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Corpus:
     dev: list[Article]
     validation: list[Article]
     labels: dict[str, list[Label]]
+    memes: list[Article] = field(default_factory=list)  # classifier supervision only, labels in ``labels``
 
 
 def encoder_directory() -> Path:
@@ -69,28 +72,42 @@ def load_corpus(config: Config) -> Corpus:
     train = [a for a in articles if a.id in set(train_ids) - dev_ids]
     if config.training.max_articles:
         train = train[: config.training.max_articles]
+    memes: list[Article] = []
+    if config.data.memes_dir:
+        for name in MEME_FILES:
+            part, part_labels = read_memes(Path(config.data.memes_dir) / name)
+            memes += part
+            labels.update(group_by_article(part_labels))
     return Corpus(
         train=train,
         dev=[a for a in articles if a.id in dev_ids],
         validation=[a for a in articles if a.id in validation_ids],
         labels=labels,
+        memes=memes,
     )
 
 
 def window_examples(
-    articles: list[Article], labels: dict[str, list[Label]], tokenizer: WindowTokenizer, stride: int
+    articles: list[Article],
+    labels: dict[str, list[Label]],
+    tokenizer: WindowTokenizer,
+    stride: int,
+    tagged: bool = True,
 ) -> list[WindowExample]:
+    """Training windows; ``tagged=False`` leaves the tagger out (texts annotated at another density)."""
     index = {name: i for i, name in enumerate(TECHNIQUE_NAMES)}
     examples = []
     for article in articles:
         gold = labels.get(article.id, [])
         tokens = tokenizer.tokenize(article.text)
-        tags = bio_tags(tokens, [(g.start, g.end) for g in gold])
+        tags = bio_tags(tokens, [(g.start, g.end) for g in gold]) if tagged else np.full(len(tokens), IGNORE)
         signals = ArticleSignals(article.text)
         spans = [(g, *tokens.token_range(g.start, g.end)) for g in gold]
         for window in tokenizer.windows(len(tokens), stride):
             ids, _ = tokenizer.batch(tokens, [window])
             inside = [(g, f, e) for g, f, e in spans if f < e and window.contains(f, e)]
+            if not tagged and not inside:
+                continue  # nothing to learn from
             examples.append(
                 WindowExample(
                     input_ids=ids[0],
@@ -147,6 +164,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _batches(
+    examples: list[WindowExample], memes: list[WindowExample], size: int, order: random.Random
+) -> list[list[WindowExample]]:
+    """Shuffled batches; short meme windows batch among themselves, so they are not padded to full windows."""
+    order.shuffle(examples)
+    batches = [examples[i : i + size] for i in range(0, len(examples), size)]
+    if memes:
+        order.shuffle(memes)
+        batches += [memes[i : i + size] for i in range(0, len(memes), size)]
+        order.shuffle(batches)
+    return batches
+
+
 def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None] = log.info):
     """Fine-tune and return the torch ``JointModel`` (in eval mode)."""
     import torch
@@ -161,7 +191,9 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
     tokenizer = WindowTokenizer.from_file(
         str(encoder_dir / "tokenizer.json"), config.model.window_tokens, config.model.stride
     )
-    examples = window_examples(corpus.train, corpus.labels, tokenizer, config.model.train_stride)
+    stride = config.model.train_stride
+    examples = window_examples(corpus.train, corpus.labels, tokenizer, stride)
+    memes = window_examples(corpus.memes, corpus.labels, tokenizer, stride, tagged=False)
     model = JointModel(
         AutoModel.from_pretrained(str(encoder_dir), attention_probs_dropout_prob=config.model.attention_dropout),
         n_techniques=len(TECHNIQUE_NAMES),
@@ -178,7 +210,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         ],
         weight_decay=t.weight_decay,
     )
-    steps_per_epoch = math.ceil(len(examples) / t.batch_size)
+    steps_per_epoch = math.ceil(len(examples) / t.batch_size) + math.ceil(len(memes) / t.batch_size)
     total = steps_per_epoch * t.epochs
     warmup = max(1, int(total * t.warmup_ratio))
 
@@ -187,22 +219,21 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     tag_loss = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
-    span_loss = torch.nn.CrossEntropyLoss(weight=class_weights(examples, t.class_weighting))
+    span_loss = torch.nn.CrossEntropyLoss(weight=class_weights(examples + memes, t.class_weighting))
     order = random.Random(t.seed)
-    progress(f"{len(corpus.train)} articles, {len(examples)} windows, {total} steps")
+    progress(f"{len(corpus.train)} articles, {len(examples)} windows, {len(memes)} memes, {total} steps")
     started = time.monotonic()
     step = 0
     for epoch in range(1, t.epochs + 1):
         model.train()
-        order.shuffle(examples)
         epoch_loss = 0.0
-        for first in range(0, len(examples), t.batch_size):
-            input_ids, mask, tags, rows, span_tokens, span_labels, features = collate(
-                examples[first : first + t.batch_size]
-            )
+        for index, batch in enumerate(_batches(examples, memes, t.batch_size, order)):
+            input_ids, mask, tags, rows, span_tokens, span_labels, features = collate(batch)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
                 hidden = model.encode(input_ids, mask)
-                loss = tag_loss(model.tag_logits(hidden).float().reshape(-1, 3), tags.reshape(-1))
+                loss = torch.zeros(())
+                if (tags != IGNORE).any():  # batches of memes alone have no tags
+                    loss = tag_loss(model.tag_logits(hidden).float().reshape(-1, 3), tags.reshape(-1))
                 if len(span_labels):
                     logits = model.classify(hidden, mask, rows, span_tokens, features)
                     loss = loss + span_loss(logits.float(), span_labels)
@@ -216,7 +247,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
             if step % 20 == 0 or step == total:
                 elapsed = time.monotonic() - started
                 progress(
-                    f"epoch {epoch}/{t.epochs} step {step}/{total} loss {epoch_loss / (first // t.batch_size + 1):.4f} "
+                    f"epoch {epoch}/{t.epochs} step {step}/{total} loss {epoch_loss / (index + 1):.4f} "
                     f"elapsed {elapsed / 60:.1f} min, left {elapsed / step * (total - step) / 60:.1f} min"
                 )
     model.eval()
