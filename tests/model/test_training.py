@@ -1,6 +1,7 @@
 """One short training run on hand-written articles, through the whole recipe to a loadable model."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 pytest.importorskip("torch", reason="training needs the train extra: pip install '.[train]'")
 
+from propscope.errors import InputError  # noqa: E402
 from propscope.model.config import Config, DataConfig, ExportConfig, ModelConfig, TrainingConfig  # noqa: E402
 from propscope.model.ensemble import EnsembleModel, load_model  # noqa: E402
 from propscope.model.recipe import build_ensemble, train  # noqa: E402
@@ -116,3 +118,24 @@ def test_meme_windows_train_the_classifier_but_not_the_tagger(encoder_tokenizer_
     assert (tagged.tags[1:-1] != IGNORE).all()
     assert (untagged.tags == IGNORE).all()
     assert untagged.span_labels.tolist() == tagged.span_labels.tolist() == [TECHNIQUE_NAMES.index("Slogans")]
+
+
+def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path, tmp_path: Path):
+    base = tiny_config(tiny_corpus, tmp_path / "model")
+    config = replace(base, data=replace(base.data, folds=2, memes_dir=""))
+    lines: list[str] = []
+    directory = train(config, progress=lines.append)
+    meta = json.loads((directory / "meta.json").read_text("utf-8"))
+    assert meta["train_articles"] == 3 and meta["dev_articles"] == 0 and meta["held_out_articles"] == 3
+    folds = [json.loads((tmp_path / "model.work" / f"fold-{k}" / "meta.json").read_text("utf-8")) for k in (1, 2)]
+    held_out = [fold["held_out_ids"] for fold in folds]
+    assert sorted(held_out[0] + held_out[1]) == ["1", "2", "3"]
+    assert [fold["train_articles"] for fold in folds] == [3 - len(ids) for ids in held_out]
+    assert "cross-fitting" in (directory / "MODEL_CARD.md").read_text("utf-8")
+    assert sum("fold" in line and "training without" in line for line in lines) == 2
+
+    lines.clear()
+    train(config, progress=lines.append)
+    assert sum("reusing" in line for line in lines) == 2
+    with pytest.raises(InputError, match="folds = 0"):
+        build_ensemble(config, [directory], tmp_path / "pair", progress=lambda line: None)

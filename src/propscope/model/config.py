@@ -15,8 +15,12 @@ class DataConfig:
     ptc_dir: str = "../shared/data/ptc-v2"
     train_ids: str = "splits/train-ids.txt"
     validation_ids: str = "splits/validation-ids.txt"
-    dev_articles: int = 30
+    dev_articles: int = 30  # held out of training to choose decoding and calibration (when folds is 0)
     dev_seed: int = 13  # apart from the training seed, so models trained with other seeds share one dev set
+    # K >= 2: cross-fitting instead of a dev hold-out. K networks, each trained without one K-th of the
+    # training split, predict the articles they did not see; decoding and calibration are chosen on those
+    # predictions for every training-split article, and the shipped network trains on all of them.
+    folds: int = 0
     memes_dir: str = ""  # SemEval-2021 Task 6 folder: its spans also train the technique classifier ("" for none)
 
 
@@ -76,7 +80,10 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
         expected = type(getattr(defaults, key))
         if not isinstance(value, expected) and not (expected is float and type(value) is int):
             raise InputError(f"{source}: [{name}] {key} must be {expected.__name__}, got {value!r}")
-    return cls(**values)
+    section = cls(**values)
+    if isinstance(section, DataConfig) and (section.folds == 1 or section.folds < 0):
+        raise InputError(f"{source}: [data] folds must be 0 (dev hold-out) or at least 2, got {section.folds}")
+    return section
 
 
 def _parse_value(text: str) -> Any:

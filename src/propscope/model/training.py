@@ -11,7 +11,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +58,10 @@ def encoder_directory() -> Path:
 
 
 def load_corpus(config: Config) -> Corpus:
-    """Train, dev (held out of train, for decoding and calibration) and validation articles with labels."""
+    """Train, dev (held out of train, for decoding and calibration) and validation articles with labels.
+
+    With cross-fitting (``folds`` >= 2) nothing is held out: every training-split article trains.
+    """
     root = Path(config.data.ptc_dir)
     if not root.is_dir():
         raise InputError(f"{root}: corpus folder not found (set [data] ptc_dir in the config)")
@@ -66,7 +69,7 @@ def load_corpus(config: Config) -> Corpus:
     validation_ids = set(read_ids(root / config.data.validation_ids))
     shuffled = sorted(train_ids)
     random.Random(config.data.dev_seed).shuffle(shuffled)
-    dev_ids = set(shuffled[: config.data.dev_articles])
+    dev_ids = set() if config.data.folds else set(shuffled[: config.data.dev_articles])
     articles = load_articles(root / "train-articles")
     labels = group_by_article(read_labels(root / "train-task-flc-tc.labels"))
     train = [a for a in articles if a.id in set(train_ids) - dev_ids]
@@ -85,6 +88,14 @@ def load_corpus(config: Config) -> Corpus:
         labels=labels,
         memes=memes,
     )
+
+
+def cross_fitting_folds(corpus: Corpus, folds: int, seed: int) -> list[Corpus]:
+    """``folds`` corpora whose dev parts partition the training articles; each trains on the rest."""
+    shuffled = sorted(corpus.train, key=lambda a: a.id)
+    random.Random(seed).shuffle(shuffled)
+    parts = [shuffled[k::folds] for k in range(folds)]
+    return [replace(corpus, train=[a for a in corpus.train if a not in held_out], dev=held_out) for held_out in parts]
 
 
 def window_examples(
