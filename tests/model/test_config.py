@@ -48,3 +48,11 @@ def test_overrides_are_typed_and_checked():
         with_overrides(config, ["epochs=3"])
     with pytest.raises(InputError, match="unknown key"):
         with_overrides(config, ["training.epoch=3"])
+
+
+@pytest.mark.parametrize("folds", [1, -2])
+def test_one_fold_cannot_cross_fit(tmp_path: Path, folds: int):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[data]\nfolds = {folds}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"\[data\] folds must be 0 .* or at least 2"):
+        load_config(path)
