@@ -12,6 +12,9 @@ from propscope.cli.app import app, reports_errors, stderr
 from propscope.errors import InputError
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Training configuration (TOML).")]
+OverridesOption = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a setting, e.g. --set training.epochs=10.")
+]
 
 
 def _recipe() -> ModuleType:
@@ -31,9 +34,7 @@ def _progress(line: str) -> None:
 def train(
     config: ConfigOption,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model folder (overrides the config).")] = None,
-    overrides: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a setting, e.g. --set training.epochs=10.")
-    ] = None,
+    overrides: OverridesOption = None,
 ) -> None:
     """Train a model from a configuration file (needs the train extra)."""
     from propscope.model.config import load_config, with_overrides
@@ -50,9 +51,14 @@ def ensemble(
     members: Annotated[list[Path], typer.Argument(help="Trained model folders (same windows and techniques).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The ensemble's folder.")],
     config: ConfigOption,
+    overrides: OverridesOption = None,
 ) -> None:
-    """Combine trained models into one more accurate, slower model (needs the train extra)."""
-    from propscope.model.config import load_config
+    """Combine trained models into one more accurate, slower model (needs the train extra).
 
-    directory = _recipe().build_ensemble(load_config(config), members, output, progress=_progress)
+    Its decoding is chosen on the config's dev articles: use ``--set data.folds=0`` with a cross-fitting config.
+    """
+    from propscope.model.config import load_config, with_overrides
+
+    settings = with_overrides(load_config(config), overrides or [])
+    directory = _recipe().build_ensemble(settings, members, output, progress=_progress)
     stderr.print(f"ensemble written to {directory}")

@@ -292,8 +292,8 @@ def _held_out_text(meta: dict[str, Any]) -> str:
     if folds:
         return (
             f"The span decoding and the score calibration were chosen by cross-fitting: {folds} networks of the "
-            f"same configuration, each trained without one {folds}-th of these articles, predicted the articles "
-            "they had not seen; the shipped network then trained on all of them."
+            f"same configuration, each trained without one of {folds} equal parts of these articles, predicted "
+            "the articles they had not seen; the shipped network then trained on all of them."
         )
     return (
         f"{meta['dev_articles']} further training-split articles, picked with the dev seed, were held out to "
