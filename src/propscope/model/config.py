@@ -16,7 +16,7 @@ class DataConfig:
     train_ids: str = "splits/train-ids.txt"
     validation_ids: str = "splits/validation-ids.txt"
     dev_articles: int = 30  # held out of training to choose decoding and calibration (when folds is 0)
-    dev_seed: int = 13  # apart from the training seed, so models trained with other seeds share one dev set
+    dev_seed: int = 13  # picks the dev set or the folds; apart from the training seed, so other seeds share them
     # K >= 2: cross-fitting instead of a dev hold-out. K networks, each trained without one K-th of the
     # training split, predict the articles they did not see; decoding and calibration are chosen on those
     # predictions for every training-split article, and the shipped network trains on all of them.
