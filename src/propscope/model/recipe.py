@@ -31,7 +31,7 @@ from propscope.model.config import Config
 from propscope.model.ensemble import Model, load_model
 from propscope.model.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.model.features import FEATURE_NAMES
-from propscope.model.inference import ENCODER_FILE, META_FILE, Decoding, OnnxModel, decode_spans
+from propscope.model.inference import ENCODER_FILE, META_FILE, Decoding, EncodedText, OnnxModel, decode_spans
 from propscope.model.training import Corpus, cross_fitting_folds, encoder_directory, load_corpus, train_network
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
@@ -49,43 +49,49 @@ CARD_FILE = "MODEL_CARD.md"
 # Models, each with the training-split articles it did not learn from: the dev hold-out's one network,
 # or the networks of cross-fitting. Decoding and calibration are chosen on these articles only.
 HeldOut = list[tuple[Model, list[Article]]]
+# The same, each article run through its model once and shared by every choice made on it.
+Encoded = list[tuple[Model, Article, EncodedText]]
 
 
-def choose_decoding(held_out: HeldOut, labels: dict[str, list[Label]]) -> tuple[Decoding, float]:
-    """The decoding with the best span F1 on the held-out articles (each article encoded once)."""
-    encoded = [(a.id, model.encode(a.text)) for model, articles in held_out for a in articles]
-    gold = [label for _, articles in held_out for a in articles for label in labels.get(a.id, [])]
+def encode_all(held_out: HeldOut) -> Encoded:
+    return [(model, article, model.encode(article.text)) for model, articles in held_out for article in articles]
+
+
+def choose_decoding(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[Decoding, float]:
+    """The decoding with the best span F1 on the held-out articles."""
+    gold = [label for _, article, _ in encoded for label in labels.get(article.id, [])]
     best, best_f1 = Decoding(), -1.0
     for values in itertools.product(*DECODING_GRID.values()):
         decoding = Decoding(**dict(zip(DECODING_GRID, values, strict=True)))
-        predicted = [Label(i, d.start, d.end) for i, e in encoded for d in decode_spans(e, decoding)]
+        predicted = [Label(a.id, d.start, d.end) for _, a, e in encoded for d in decode_spans(e, decoding)]
         f1 = span_identification(predicted, gold).overall.f1
         if f1 > best_f1:
             best, best_f1 = decoding, f1
     return best, best_f1
 
 
-def _outcomes(held_out: HeldOut, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray]:
+def _outcomes(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray]:
     pairs = [
         pair
-        for model, articles in held_out
-        for article in articles
-        for pair in span_outcomes(article.id, Analyzer(model).analyze(article).spans, labels.get(article.id, []))
+        for model, article, encoding in encoded
+        for pair in span_outcomes(
+            article.id, Analyzer(model).analyze(article, encoding).spans, labels.get(article.id, [])
+        )
     ]
     scores, correct = zip(*pairs, strict=True) if pairs else ((), ())
     return np.asarray(scores, dtype=np.float64), np.asarray(correct, dtype=bool)
 
 
 def fit_calibration(
-    directory: Path, held_out: HeldOut, decoding: Decoding, corpus: Corpus
+    directory: Path, held_out: Encoded, decoding: Decoding, corpus: Corpus
 ) -> tuple[Calibration, dict[str, float]]:
     """Platt scaling fitted on the held-out articles' raw scores; validation ECE before and after, for the card."""
-    for model, _ in held_out:
+    for model, _, _ in held_out:
         model.decoding, model.calibration = decoding, Calibration()
     calibration = fit_platt(*_outcomes(held_out, corpus.labels))
     shipped = load_model(directory)
     shipped.calibration = Calibration()
-    scores, correct = _outcomes([(shipped, corpus.validation)], corpus.labels)
+    scores, correct = _outcomes(encode_all([(shipped, corpus.validation)]), corpus.labels)
     figures = {
         "validation_spans": len(scores),
         "ece_before": round(expected_calibration_error(scores, correct), 4),
@@ -149,16 +155,16 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
     output = Path(config.export.output)
     work = output.parent / f"{output.name}.work"
     fp32, int8 = work / "fp32", work / "int8"
-    held_out = cross_fitted_models(config, corpus, work, progress) if config.data.folds else []
+    held_out = encode_all(cross_fitted_models(config, corpus, work, progress)) if config.data.folds else []
     model = train_network(config, corpus, progress)
     meta = _base_meta(config) | {
         "train_articles": len(corpus.train),
         "dev_articles": len(corpus.dev),
-        "held_out_articles": sum(len(articles) for _, articles in held_out) or len(corpus.dev),
+        "held_out_articles": len(held_out) or len(corpus.dev),
     }
     progress("exporting to ONNX")
     export_model(model, encoder_directory(), fp32, meta)
-    decoding, held_out_f1 = choose_decoding(held_out or [(OnnxModel(fp32), corpus.dev)], corpus.labels)
+    decoding, held_out_f1 = choose_decoding(held_out or encode_all([(OnnxModel(fp32), corpus.dev)]), corpus.labels)
     progress(f"decoding {decoding} (held-out span F1 {held_out_f1:.4f})")
     meta.update(decoding=asdict(decoding), dev_span_f1=round(held_out_f1, 4))
     write_meta(fp32, meta)
@@ -181,13 +187,14 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
     if output.exists():
         shutil.rmtree(output)
     shutil.copytree(work / precision, output)  # the work folder keeps both exports for later study
-    calibrate_and_document(output, held_out or [(load_model(output), corpus.dev)], corpus, meta, progress)
+    # with a dev hold-out, calibration reads the shipped weights (int8 or fp16), not the fp32 export
+    calibrate_and_document(output, held_out or encode_all([(load_model(output), corpus.dev)]), corpus, meta, progress)
     return output
 
 
 def calibrate_and_document(
     directory: Path,
-    held_out: HeldOut,
+    held_out: Encoded,
     corpus: Corpus,
     meta: dict[str, Any],
     progress: Callable[[str], None] = log.info,
@@ -220,7 +227,7 @@ def build_ensemble(
         "config": config.to_dict(),
     }
     write_meta(output, meta)
-    held_out: HeldOut = [(load_model(output), corpus.dev)]
+    held_out = encode_all([(load_model(output), corpus.dev)])
     decoding, dev_f1 = choose_decoding(held_out, corpus.labels)
     progress(f"decoding {decoding} (dev span F1 {dev_f1:.4f})")
     meta.update(decoding=asdict(decoding), dev_span_f1=round(dev_f1, 4))
