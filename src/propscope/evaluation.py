@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from propscope.corpus.labels import TEMPLATE_MARK, Label, group_by_article, technique_labels
 from propscope.document import Article
 from propscope.metrics import Report, full_task, span_identification, technique_classification
+from propscope.model.inference import EncodedText
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 
@@ -24,16 +25,23 @@ class Evaluation:
 
 def evaluate_analyzer(analyzer: Analyzer, articles: Iterable[Article], gold: list[Label]) -> Evaluation:
     """All three tasks, encoding each article once and holding one article's states at a time."""
+    return evaluate_encoded(((analyzer, a, analyzer.model.encode(a.text)) for a in articles), gold)
+
+
+def evaluate_encoded(encoded: Iterable[tuple[Analyzer, Article, EncodedText]], gold: list[Label]) -> Evaluation:
+    """All three tasks over articles already encoded, each by the analyzer that goes with it.
+
+    Cross-fitting scores every training article with the network that did not learn from it.
+    """
     gold_by_article = group_by_article(gold)
     predicted: list[Label] = []
     classified: list[Label] = []
     scored_gold: list[Label] = []
-    for article in articles:
-        encoded = analyzer.model.encode(article.text)
-        predicted += technique_labels(analyzer.analyze(article, encoded))
+    for analyzer, article, encoding in encoded:
+        predicted += technique_labels(analyzer.analyze(article, encoding))
         rows = gold_by_article.get(article.id, [])
         template = [Label(g.article_id, g.start, g.end, TEMPLATE_MARK) for g in rows]
-        classified += analyzer.classify_template({article.id: article}, template, {article.id: encoded})
+        classified += analyzer.classify_template({article.id: article}, template, {article.id: encoding})
         scored_gold += rows
     return Evaluation(
         si=span_identification(predicted, scored_gold),

@@ -51,6 +51,8 @@ def test_training_recipe_writes_a_working_model(tiny_corpus: Path, tmp_path: Pat
     assert meta["train_articles"] == 2 and meta["dev_articles"] == 1
     card = (directory / "MODEL_CARD.md").read_text("utf-8")
     assert f"Seed {config.training.seed}" in card and "Validation figures" in card
+    assert meta["held_out_figures"]["tc"]["gold"] in {2, 3}  # the one dev article's gold spans
+    assert "Figures on the dev articles" in card
     analysis = Analyzer.load(str(directory)).analyze("Title\n\nThe reckless council approved a shameful plan.\n")
     assert analysis.model == "default"
     assert len(analysis.sentences) == 2
@@ -58,7 +60,8 @@ def test_training_recipe_writes_a_working_model(tiny_corpus: Path, tmp_path: Pat
     ensemble = build_ensemble(config, [directory, directory], tmp_path / "pair", progress=lambda line: None)
     pair = load_model(ensemble)
     assert isinstance(pair, EnsembleModel) and len(pair.members) == 2
-    assert "ensemble" in (ensemble / "MODEL_CARD.md").read_text("utf-8")
+    ensemble_card = (ensemble / "MODEL_CARD.md").read_text("utf-8")
+    assert "ensemble" in ensemble_card and "Figures on the dev articles" in ensemble_card
     single = load_model(directory)
     text = "Title\n\nThe reckless council approved a shameful plan.\n"
     spans = [(7, 19), (20, 27)]
@@ -131,7 +134,9 @@ def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path,
     held_out = [fold["held_out_ids"] for fold in folds]
     assert sorted(held_out[0] + held_out[1]) == ["1", "2", "3"]
     assert [fold["train_articles"] for fold in folds] == [3 - len(ids) for ids in held_out]
-    assert "cross-fitting" in (directory / "MODEL_CARD.md").read_text("utf-8")
+    card = (directory / "MODEL_CARD.md").read_text("utf-8")
+    assert "cross-fitting" in card and "Figures on out-of-fold predictions for all 3 training articles" in card
+    assert meta["held_out_figures"]["tc"]["gold"] == 8  # every gold span, each scored by the fold that did not see it
     assert sum("fold" in line and "training without" in line for line in lines) == 2
 
     lines.clear()
