@@ -1,6 +1,7 @@
 """One short training run on hand-written articles, through the whole recipe to a loadable model."""
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +13,8 @@ pytest.importorskip("torch", reason="training needs the train extra: pip install
 from propscope.errors import InputError  # noqa: E402
 from propscope.model.config import Config, DataConfig, ExportConfig, ModelConfig, TrainingConfig  # noqa: E402
 from propscope.model.ensemble import EnsembleModel, load_model  # noqa: E402
-from propscope.model.recipe import build_ensemble, train  # noqa: E402
-from propscope.model.training import MEME_FILES  # noqa: E402
+from propscope.model.recipe import build_ensemble, cross_fitted_models, train  # noqa: E402
+from propscope.model.training import MEME_FILES, load_corpus  # noqa: E402
 from propscope.pipeline.analyzer import Analyzer  # noqa: E402
 from propscope.techniques import TECHNIQUE_NAMES  # noqa: E402
 
@@ -142,5 +143,15 @@ def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path,
     lines.clear()
     train(config, progress=lines.append)
     assert sum("reusing" in line for line in lines) == 2
+
+    moved = replace(config, export=replace(config.export, output=str(tmp_path / "moved")))
+    shutil.copytree(tmp_path / "model.work", tmp_path / "moved.work")
+    lines.clear()
+    cross_fitted_models(moved, load_corpus(moved), tmp_path / "moved.work", lines.append)
+    assert sum("reusing" in line for line in lines) == 2  # where a model is written does not change its folds
+    reseeded = replace(moved, training=replace(moved.training, seed=moved.training.seed + 1))
+    lines.clear()
+    cross_fitted_models(reseeded, load_corpus(reseeded), tmp_path / "moved.work", lines.append)
+    assert sum("training without" in line for line in lines) == 2
     with pytest.raises(InputError, match="folds = 0"):
         build_ensemble(config, [directory], tmp_path / "pair", progress=lambda line: None)

@@ -144,7 +144,7 @@ def cross_fitted_models(config: Config, corpus: Corpus, work: Path, progress: Ca
             "train_articles": len(fold.train),
             "held_out_ids": sorted(a.id for a in fold.dev),
         }
-        if _exported_meta(directory) != meta | {"created": None}:
+        if _training_identity(_exported_meta(directory)) != _training_identity(meta):
             progress(f"fold {number}/{len(folds)}: training without its {len(fold.dev)} held-out articles")
             export_model(train_network(config, fold, progress), encoder_directory(), directory, meta)
         else:
@@ -154,11 +154,19 @@ def cross_fitted_models(config: Config, corpus: Corpus, work: Path, progress: Ca
 
 
 def _exported_meta(directory: Path) -> dict[str, Any] | None:
-    """A finished export's meta.json (written last), its date left out, or None."""
+    """A finished export's meta.json (written last), or None."""
     try:
-        return json.loads((directory / META_FILE).read_text("utf-8")) | {"created": None}
+        return json.loads((directory / META_FILE).read_text("utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def _training_identity(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What makes two fold networks the same: everything but the date and where the model is written."""
+    if meta is None:
+        return None
+    config = meta.get("config", {})
+    return meta | {"created": None, "config": config | {"export": config.get("export", {}) | {"output": None}}}
 
 
 def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
