@@ -57,9 +57,13 @@ def encode_all(held_out: HeldOut) -> Encoded:
     return [(model, article, model.encode(article.text)) for model, articles in held_out for article in articles]
 
 
+def _gold(encoded: Encoded, labels: dict[str, list[Label]]) -> list[Label]:
+    return [label for _, article, _ in encoded for label in labels.get(article.id, [])]
+
+
 def choose_decoding(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[Decoding, float]:
     """The decoding with the best span F1 on the held-out articles."""
-    gold = [label for _, article, _ in encoded for label in labels.get(article.id, [])]
+    gold = _gold(encoded, labels)
     best, best_f1 = Decoding(), -1.0
     for values in itertools.product(*DECODING_GRID.values()):
         decoding = Decoding(**dict(zip(DECODING_GRID, values, strict=True)))
@@ -77,7 +81,7 @@ def held_out_figures(encoded: Encoded, decoding: Decoding, labels: dict[str, lis
     """
     for model, _, _ in encoded:
         model.decoding = decoding
-    gold = [label for _, article, _ in encoded for label in labels.get(article.id, [])]
+    gold = _gold(encoded, labels)
     return evaluate_encoded(((Analyzer(model), article, e) for model, article, e in encoded), gold).as_dict()
 
 
