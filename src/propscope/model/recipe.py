@@ -188,13 +188,13 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
     progress("exporting to ONNX")
     export_model(model, encoder_directory(), fp32, meta)
     chosen_on = held_out or encode_all([(OnnxModel(fp32), corpus.dev)])
-    decoding, held_out_f1 = choose_decoding(chosen_on, corpus.labels)
+    decoding, _ = choose_decoding(chosen_on, corpus.labels)
     figures = held_out_figures(chosen_on, decoding, corpus.labels)
     progress(
-        f"decoding {decoding}; held out: span F1 {held_out_f1:.4f}, technique F1 {figures['tc']['f1']:.4f}, "
+        f"decoding {decoding}; held out: span F1 {figures['si']['f1']:.4f}, technique F1 {figures['tc']['f1']:.4f}, "
         f"full task {figures['flc']['f1']:.4f}"
     )
-    meta.update(decoding=asdict(decoding), dev_span_f1=round(held_out_f1, 4), held_out_figures=figures)
+    meta.update(decoding=asdict(decoding), held_out_figures=figures)
     write_meta(fp32, meta)
     quantize_model(fp32, int8)
     evaluations = {"fp32": _validate(fp32, corpus), "int8": _validate(int8, corpus)}
@@ -258,11 +258,7 @@ def build_ensemble(
     held_out = encode_all([(load_model(output), corpus.dev)])
     decoding, dev_f1 = choose_decoding(held_out, corpus.labels)
     progress(f"decoding {decoding} (dev span F1 {dev_f1:.4f})")
-    meta.update(
-        decoding=asdict(decoding),
-        dev_span_f1=round(dev_f1, 4),
-        held_out_figures=held_out_figures(held_out, decoding, corpus.labels),
-    )
+    meta.update(decoding=asdict(decoding), held_out_figures=held_out_figures(held_out, decoding, corpus.labels))
     write_meta(output, meta)
     meta["validation"] = {"ensemble": _validate(output, corpus).as_dict()}
     calibrate_and_document(output, held_out, corpus, meta, progress, card=ensemble_card)
@@ -279,7 +275,7 @@ Created {meta["created"]} by `propscope ensemble` over these members (each with 
 
 Every member reads the article; span probabilities and technique probabilities are averaged, then
 spans are decoded with {_decoding_text(meta["decoding"])} (chosen on the dev articles held out of the
-training split, span F1 {meta["dev_span_f1"]:.4f} there). Scores are calibrated with Platt scaling on
+training split, span F1 {meta["held_out_figures"]["si"]["f1"]:.4f} there). Scores are calibrated with Platt scaling on
 the dev articles: expected calibration error on the {meta["calibration_figures"]["validation_spans"]}
 validation spans {meta["calibration_figures"]["ece_before"]:.4f} before, {meta["calibration_figures"]["ece_after"]:.4f}
 after. It costs one encoder pass per member, so it is slower than one model.
@@ -361,7 +357,7 @@ Finds the passages of a news article that use one of the 14 propaganda technique
 Techniques Corpus and names the technique. One encoder reads the article in overlapping windows of
 {m["window_tokens"]} word pieces (every {m["stride"]}); a BIO tagger gives each word piece the probability
 of lying in a technique span, and spans are decoded with {_decoding_text(meta["decoding"])} (chosen on
-{_held_out_name(meta)}, span F1 {meta["dev_span_f1"]:.4f} there); a two-layer classifier over the
+{_held_out_name(meta)}, span F1 {meta["held_out_figures"]["si"]["f1"]:.4f} there); a two-layer classifier over the
 span's mean state, the window's mean state and {len(meta["features"])} surface signals
 ({", ".join(meta["features"])}) names each span's technique. A span's score is its mean span
 probability times the probability of its technique, mapped through Platt scaling fitted on
