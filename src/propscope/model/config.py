@@ -32,6 +32,7 @@ class ModelConfig:
     span_hidden: int = 256
     dropout: float = 0.1
     attention_dropout: float = 0.1  # the encoder's own; 0 trains about 1.7x faster on CPU (random masks are costly)
+    token_signals: bool = False  # per-word-piece surface signals (repeats, casing, quotes) added to the encoder input
 
 
 @dataclass(frozen=True)

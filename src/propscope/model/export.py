@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from propscope.model.inference import CLASSIFIER_FILE, ENCODER_FILE, META_FILE, TOKENIZER_FILE
+from propscope.model.inference import CLASSIFIER_FILE, ENCODER_FILE, META_FILE, TOKEN_FEATURES_INPUT, TOKENIZER_FILE
 
 ONNX_OPSET = 17
 
@@ -22,20 +22,18 @@ def export_model(model: Any, encoder_dir: Path, output: Path, meta: dict[str, An
 
     output.mkdir(parents=True, exist_ok=True)
     wrapper = ExportedEncoder(model).eval()
-    dummy = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
+    ones = torch.ones((2, 16), dtype=torch.long)
+    inputs = {"input_ids": ones, "attention_mask": ones}
+    if model.token_projection is not None:
+        inputs[TOKEN_FEATURES_INPUT] = torch.zeros((2, 16, model.token_projection.in_features))
     with torch.no_grad():
         torch.onnx.export(
             wrapper,
-            dummy,
+            tuple(inputs.values()),
             str(output / ENCODER_FILE),
-            input_names=["input_ids", "attention_mask"],
+            input_names=list(inputs),
             output_names=["bio", "hidden"],
-            dynamic_axes={
-                "input_ids": {0: "windows", 1: "positions"},
-                "attention_mask": {0: "windows", 1: "positions"},
-                "bio": {0: "windows", 1: "positions"},
-                "hidden": {0: "windows", 1: "positions"},
-            },
+            dynamic_axes={name: {0: "windows", 1: "positions"} for name in [*inputs, "bio", "hidden"]},
             opset_version=ONNX_OPSET,
             dynamo=False,
         )

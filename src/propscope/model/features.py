@@ -1,4 +1,5 @@
-"""Surface signals an uncased, windowed encoder cannot see, fed to the technique classifier.
+"""Surface signals an uncased, windowed encoder cannot see: per span for the technique classifier,
+per word piece for the encoder's input.
 
 Repetition is the clearest case: whether a phrase recurs elsewhere in the article lies outside the
 window, and casing and punctuation are folded away by the uncased tokenizer.
@@ -64,3 +65,63 @@ class ArticleSignals:
             float(span[:1].isupper()),
         )
         return np.asarray(values, dtype=np.float32)
+
+
+TOKEN_FEATURE_NAMES = (
+    "log_repeats_of_word",
+    "log_repeats_of_bigram",
+    "capitalised",
+    "all_caps",
+    "starts_line",
+    "inside_quotes",
+    "line_has_exclamation",
+    "line_is_question",
+    "in_title",
+)
+_QUOTE_MARKS = '"“”«»'
+
+
+def token_features(text: str, offsets: np.ndarray) -> np.ndarray:
+    """``[tokens, TOKEN_FEATURE_NAMES]`` for word pieces at character ``offsets`` of ``text``.
+
+    Every piece of a word gets that word's signals. A word's repeats count its other occurrences in
+    the whole article, which no window sees; a bigram is the word with either neighbour.
+    """
+    words = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
+    names = [w for _, _, w in words]
+    word_counts = Counter(names)
+    bigram_counts = Counter(zip(names, names[1:], strict=False))
+    word_values = np.zeros((len(words), len(TOKEN_FEATURE_NAMES)), dtype=np.float32)
+    for index, (start, end, lower) in enumerate(words):
+        original = text[start:end]
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        line_end = len(text) if line_end < 0 else line_end
+        line = text[line_start:line_end]
+        neighbours = (names[index - 1] if index else "", names[index + 1] if index + 1 < len(names) else "")
+        bigrams = [
+            bigram_counts[pair]
+            for pair in ((neighbours[0], lower), (lower, neighbours[1]))
+            if all(pair) and max(map(len, pair)) > 3  # "of the" recurs everywhere and says nothing
+        ]
+        word_values[index] = (
+            math.log1p(word_counts[lower] - 1) if len(lower) > 2 else 0.0,
+            math.log1p(max(bigrams, default=1) - 1),
+            float(original[:1].isupper()),
+            float(len(original) > 1 and original.isupper()),
+            float(not text[line_start:start].strip()),
+            float(sum(text.count(q, line_start, start) for q in _QUOTE_MARKS) % 2 == 1),
+            float("!" in line),
+            float(line.rstrip().endswith("?")),
+            float(line_start == 0),
+        )
+    features = np.zeros((len(offsets), len(TOKEN_FEATURE_NAMES)), dtype=np.float32)
+    if words:
+        ends = np.array([end for _, end, _ in words])
+        owner = np.searchsorted(ends, offsets[:, 0], side="right")  # the word whose end lies after the piece's start
+        inside = owner < len(words)
+        owner = np.minimum(owner, len(words) - 1)
+        starts = np.array([start for start, _, _ in words])
+        inside &= starts[owner] <= offsets[:, 0]
+        features[inside] = word_values[owner[inside]]
+    return features

@@ -13,11 +13,23 @@ from propscope.model.windows import BIO_TAGS
 
 class JointModel(nn.Module):
     def __init__(
-        self, encoder: nn.Module, n_techniques: int, n_features: int, span_hidden: int, dropout: float
+        self,
+        encoder: nn.Module,
+        n_techniques: int,
+        n_features: int,
+        span_hidden: int,
+        dropout: float,
+        n_token_features: int = 0,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         width = encoder.config.hidden_size
+        # Surface signals per word piece, added to its word embedding so that attention can carry them to
+        # the neighbours; zero at first, so training starts from the pretrained encoder exactly.
+        self.token_projection = nn.Linear(n_token_features, width) if n_token_features else None
+        if self.token_projection is not None:
+            nn.init.zeros_(self.token_projection.weight)
+            nn.init.zeros_(self.token_projection.bias)
         self.dropout = nn.Dropout(dropout)
         self.tagger = nn.Linear(width, len(BIO_TAGS))
         self.classifier = nn.Sequential(
@@ -27,10 +39,17 @@ class JointModel(nn.Module):
             nn.Linear(span_hidden, n_techniques),
         )
 
-    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def encode(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_features: torch.Tensor | None = None
+    ) -> torch.Tensor:
         token_types = torch.zeros_like(input_ids)
+        if self.token_projection is None:
+            return self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_types
+            ).last_hidden_state
+        embeddings = self.encoder.embeddings.word_embeddings(input_ids) + self.token_projection(token_features)
         return self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_types
+            inputs_embeds=embeddings, attention_mask=attention_mask, token_type_ids=token_types
         ).last_hidden_state
 
     def tag_logits(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -59,12 +78,15 @@ class JointModel(nn.Module):
 
 
 class ExportedEncoder(nn.Module):
-    """What goes into ONNX: windows in, BIO probabilities and hidden states out."""
+    """What goes into ONNX: windows (and their token signals, where the network reads them) in, BIO
+    probabilities and hidden states out."""
 
     def __init__(self, model: JointModel) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-        hidden = self.model.encode(input_ids, attention_mask)
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_features: torch.Tensor | None = None
+    ):
+        hidden = self.model.encode(input_ids, attention_mask, token_features)
         return torch.softmax(self.model.tagger(hidden), dim=-1), hidden

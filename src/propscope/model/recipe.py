@@ -30,7 +30,7 @@ from propscope.model.calibration import Calibration, expected_calibration_error,
 from propscope.model.config import Config
 from propscope.model.ensemble import Model, load_model
 from propscope.model.export import export_model, quantize_model, store_weights_as_fp16, write_meta
-from propscope.model.features import FEATURE_NAMES
+from propscope.model.features import FEATURE_NAMES, TOKEN_FEATURE_NAMES
 from propscope.model.inference import ENCODER_FILE, META_FILE, Decoding, EncodedText, OnnxModel, decode_spans
 from propscope.model.training import Corpus, cross_fitting_folds, encoder_directory, load_corpus, train_network
 from propscope.pipeline.analyzer import Analyzer
@@ -129,6 +129,7 @@ def _base_meta(config: Config) -> dict[str, Any]:
         "stride": config.model.stride,
         "techniques": list(TECHNIQUE_NAMES),
         "features": list(FEATURE_NAMES),
+        "token_features": list(TOKEN_FEATURE_NAMES) if config.model.token_signals else [],
         "config": config.to_dict(),
     }
 
@@ -308,6 +309,16 @@ def _decoding_text(decoding: dict[str, Any]) -> str:
     )
 
 
+def _token_signals_text(meta: dict[str, Any]) -> str:
+    names = meta.get("token_features")
+    if not names:
+        return ""
+    return (
+        f" (each word piece's embedding plus a learnt projection of {len(names)} signals of its word: "
+        f"{', '.join(names)})"
+    )
+
+
 def _memes_text(data: dict[str, Any]) -> str:
     if not data.get("memes_dir"):
         return "No other corpus was used."
@@ -355,8 +366,9 @@ Created {meta["created"]} by `propscope train --config configs/default.toml`.
 ## What it does
 Finds the passages of a news article that use one of the 14 propaganda techniques of the Propaganda
 Techniques Corpus and names the technique. One encoder reads the article in overlapping windows of
-{m["window_tokens"]} word pieces (every {m["stride"]}); a BIO tagger gives each word piece the probability
-of lying in a technique span, and spans are decoded with {_decoding_text(meta["decoding"])} (chosen on
+{m["window_tokens"]} word pieces (every {m["stride"]}){_token_signals_text(meta)};
+a BIO tagger gives each word piece the probability of lying in a technique span, and spans are
+decoded with {_decoding_text(meta["decoding"])} (chosen on
 {_held_out_name(meta)}, span F1 {meta["held_out_figures"]["si"]["f1"]:.4f} there); a two-layer classifier over the
 span's mean state, the window's mean state and {len(meta["features"])} surface signals
 ({", ".join(meta["features"])}) names each span's technique. A span's score is its mean span

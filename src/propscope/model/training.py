@@ -22,8 +22,8 @@ from propscope.corpus.memes import read_memes
 from propscope.document import Article
 from propscope.errors import InputError
 from propscope.model.config import Config
-from propscope.model.features import FEATURE_NAMES, ArticleSignals
-from propscope.model.windows import WindowTokenizer, bio_tags
+from propscope.model.features import FEATURE_NAMES, TOKEN_FEATURE_NAMES, ArticleSignals, token_features
+from propscope.model.windows import WindowTokenizer, bio_tags, window_features
 from propscope.techniques import TECHNIQUE_NAMES
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class WindowExample:
     span_tokens: np.ndarray  # [k, 2] token [first, last) inside the window, without [CLS]
     span_labels: np.ndarray  # [k]
     span_features: np.ndarray  # [k, features]
+    token_features: np.ndarray  # [positions, token features], zeros on [CLS] and [SEP]
 
 
 @dataclass
@@ -113,6 +114,7 @@ def window_examples(
         tokens = tokenizer.tokenize(article.text)
         tags = bio_tags(tokens, [(g.start, g.end) for g in gold]) if tagged else np.full(len(tokens), IGNORE)
         signals = ArticleSignals(article.text)
+        token_signals = token_features(article.text, tokens.offsets)
         spans = [(g, *tokens.token_range(g.start, g.end)) for g in gold]
         for window in tokenizer.windows(len(tokens), stride):
             ids, _ = tokenizer.batch(tokens, [window])
@@ -132,6 +134,7 @@ def window_examples(
                     )
                     if inside
                     else np.zeros((0, len(FEATURE_NAMES)), np.float32),
+                    token_features=window_features(token_signals, [window])[0],
                 )
             )
     return examples
@@ -144,16 +147,18 @@ def collate(batch: list[WindowExample]):
     input_ids = torch.zeros((len(batch), width), dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     tags = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    token_signals = torch.zeros((len(batch), width, len(TOKEN_FEATURE_NAMES)))
     for row, e in enumerate(batch):
         n = len(e.input_ids)
         input_ids[row, :n] = torch.from_numpy(e.input_ids)
         mask[row, :n] = 1
         tags[row, :n] = torch.from_numpy(e.tags)
+        token_signals[row, :n] = torch.from_numpy(e.token_features)
     rows = torch.tensor([row for row, e in enumerate(batch) for _ in range(len(e.span_labels))], dtype=torch.long)
     span_tokens = torch.from_numpy(np.concatenate([e.span_tokens for e in batch]))
     span_labels = torch.from_numpy(np.concatenate([e.span_labels for e in batch]))
     features = torch.from_numpy(np.concatenate([e.span_features for e in batch]).astype(np.float32))
-    return input_ids, mask, tags, rows, span_tokens, span_labels, features
+    return input_ids, mask, token_signals, tags, rows, span_tokens, span_labels, features
 
 
 def class_weights(examples: list[WindowExample], scheme: str):
@@ -211,6 +216,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         n_features=len(FEATURE_NAMES),
         span_hidden=config.model.span_hidden,
         dropout=config.model.dropout,
+        n_token_features=len(TOKEN_FEATURE_NAMES) if config.model.token_signals else 0,
     )
     t = config.training
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
@@ -239,9 +245,9 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         model.train()
         epoch_loss = 0.0
         for index, batch in enumerate(_batches(examples, memes, t.batch_size, order)):
-            input_ids, mask, tags, rows, span_tokens, span_labels, features = collate(batch)
+            input_ids, mask, token_signals, tags, rows, span_tokens, span_labels, features = collate(batch)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
-                hidden = model.encode(input_ids, mask)
+                hidden = model.encode(input_ids, mask, token_signals)
                 loss = torch.zeros(())
                 if (tags != IGNORE).any():  # batches of memes alone have no tags
                     loss = tag_loss(model.tag_logits(hidden).float().reshape(-1, 3), tags.reshape(-1))

@@ -96,6 +96,15 @@ class WindowTokenizer:
         return input_ids, mask
 
 
+def window_features(features: np.ndarray, windows: list[Window]) -> np.ndarray:
+    """Per-token feature rows laid out like ``WindowTokenizer.batch``'s ids: zeros at [CLS], [SEP], padding."""
+    width = max(w.end - w.start for w in windows) + 2
+    laid_out = np.zeros((len(windows), width, features.shape[1]), dtype=np.float32)
+    for row, w in enumerate(windows):
+        laid_out[row, 1 : w.end - w.start + 1] = features[w.start : w.end]
+    return laid_out
+
+
 def owner_windows(windows: list[Window], n_tokens: int) -> np.ndarray:
     """For each token, the window that sees it with the most context on both sides."""
     owner = np.zeros(n_tokens, dtype=np.int64)
