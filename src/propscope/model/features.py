@@ -31,6 +31,12 @@ FEATURE_NAMES = (
 )
 
 
+def line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Characters ``[first, last)`` of the lines holding ``[start, end)``, without their newlines."""
+    line_end = text.find("\n", end)
+    return text.rfind("\n", 0, start) + 1, len(text) if line_end < 0 else line_end
+
+
 class ArticleSignals:
     """Article-wide counts computed once, then read for each span."""
 
@@ -47,9 +53,7 @@ class ArticleSignals:
         span_counts = Counter(words)
         repeated = sum(1 for w in words if self.word_counts[w] > span_counts[w])
         letters = [c for c in span if c.isalpha()]
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", end)
-        line_end = len(text) if line_end < 0 else line_end
+        line_start, line_end = line_bounds(text, start, end)
         around = text[max(0, start - 2) : min(len(text), end + 2)]
         values = (
             math.log1p(max(0, self.lower.count(phrase) - 1)) if phrase else 0.0,
@@ -94,9 +98,7 @@ def token_features(text: str, offsets: np.ndarray) -> np.ndarray:
     word_values = np.zeros((len(words), len(TOKEN_FEATURE_NAMES)), dtype=np.float32)
     for index, (start, end, lower) in enumerate(words):
         original = text[start:end]
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", end)
-        line_end = len(text) if line_end < 0 else line_end
+        line_start, line_end = line_bounds(text, start, end)
         line = text[line_start:line_end]
         neighbours = (names[index - 1] if index else "", names[index + 1] if index + 1 < len(names) else "")
         bigrams = [

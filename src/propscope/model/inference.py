@@ -18,7 +18,16 @@ import numpy as np
 from propscope.errors import ModelError
 from propscope.model.calibration import Calibration
 from propscope.model.features import ArticleSignals, token_features
-from propscope.model.windows import O, Tokens, Window, WindowTokenizer, best_window, owner_windows, window_features
+from propscope.model.windows import (
+    O,
+    Tokens,
+    Window,
+    WindowTokenizer,
+    best_window,
+    line_tokens,
+    owner_windows,
+    window_features,
+)
 
 ENCODER_FILE = "encoder.onnx"
 CLASSIFIER_FILE = "classifier.npz"
@@ -53,11 +62,17 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def pool_span(hidden: np.ndarray, mask_length: int, first: int, last: int) -> np.ndarray:
-    """Span mean and window mean of one window's hidden states; positions are token indices + 1."""
-    span = hidden[first + 1 : last + 1].mean(axis=0)
-    context = hidden[1 : mask_length - 1].mean(axis=0)
-    return np.concatenate([span, context])
+def pool_span(
+    hidden: np.ndarray, mask_length: int, first: int, last: int, line: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Span mean, window mean and (given its tokens) line mean of one window's hidden states.
+
+    Token ranges are relative to the window; positions in ``hidden`` are one later, after [CLS].
+    """
+    pooled = [hidden[first + 1 : last + 1].mean(axis=0), hidden[1 : mask_length - 1].mean(axis=0)]
+    if line is not None:
+        pooled.append(hidden[line[0] + 1 : line[1] + 1].mean(axis=0))
+    return np.concatenate(pooled)
 
 
 class TechniqueClassifier:
@@ -148,6 +163,7 @@ class OnnxModel:
         except (OSError, KeyError, ValueError) as err:
             raise ModelError(f"{self.directory}: not a usable PropScope model ({err})") from None
         self.reads_token_features = TOKEN_FEATURES_INPUT in {i.name for i in self.session.get_inputs()}
+        self.line_context = bool(self.meta.get("config", {}).get("model", {}).get("line_context", False))
         self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
         self.decoding = Decoding(**self.meta.get("decoding", {}))
         self.calibration = Calibration(**self.meta.get("calibration", {}))
@@ -205,6 +221,7 @@ class OnnxModel:
                 window.end - window.start + 2,
                 first - window.start,
                 last - window.start,
+                line_tokens(encoded.text, encoded.tokens, window, start, end) if self.line_context else None,
             )
             rows.append(np.concatenate([pooled, signals.features(start, end)]))
         return self.classifier.probabilities(np.stack(rows).astype(np.float32))

@@ -20,8 +20,10 @@ class JointModel(nn.Module):
         span_hidden: int,
         dropout: float,
         n_token_features: int = 0,
+        line_context: bool = False,
     ) -> None:
         super().__init__()
+        self.line_context = line_context
         self.encoder = encoder
         width = encoder.config.hidden_size
         # Surface signals per word piece, added to its word embedding so that attention can carry them to
@@ -33,7 +35,7 @@ class JointModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.tagger = nn.Linear(width, len(BIO_TAGS))
         self.classifier = nn.Sequential(
-            nn.Linear(2 * width + n_features, span_hidden),
+            nn.Linear((3 if line_context else 2) * width + n_features, span_hidden),
             nn.ReLU(),
             nn.Dropout(dropout),
             nn.Linear(span_hidden, n_techniques),
@@ -62,18 +64,24 @@ class JointModel(nn.Module):
         span_rows: torch.Tensor,
         span_tokens: torch.Tensor,
         features: torch.Tensor,
+        span_lines: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Technique logits for spans given as window row and token ``[first, last)`` (no [CLS])."""
+        """Technique logits for spans given as window row and token ``[first, last)`` (no [CLS]).
+
+        ``span_lines``: the tokens of each span's line(s) in its window, read where ``line_context`` is on.
+        """
         positions = torch.arange(hidden.shape[1], device=hidden.device)
         rows = hidden[span_rows]
-        first = span_tokens[:, :1] + 1
-        last = span_tokens[:, 1:] + 1
-        span_mask = ((positions >= first) & (positions < last)).float()
+
+        def mean_over(first: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+            mask = ((positions >= first) & (positions < last)).float()
+            return (rows * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+
         lengths = attention_mask[span_rows].sum(dim=1, keepdim=True)
-        context_mask = ((positions >= 1) & (positions < lengths - 1)).float()
-        span_mean = (rows * span_mask[..., None]).sum(1) / span_mask.sum(1, keepdim=True)
-        context_mean = (rows * context_mask[..., None]).sum(1) / context_mask.sum(1, keepdim=True)
-        inputs = torch.cat([span_mean, context_mean, features], dim=1)
+        pooled = [mean_over(span_tokens[:, :1] + 1, span_tokens[:, 1:] + 1), mean_over(1, lengths - 1)]
+        if self.line_context:
+            pooled.append(mean_over(span_lines[:, :1] + 1, span_lines[:, 1:] + 1))
+        inputs = torch.cat([*pooled, features], dim=1)
         return self.classifier(self.dropout(inputs))
 
 

@@ -23,7 +23,7 @@ from propscope.document import Article
 from propscope.errors import InputError
 from propscope.model.config import Config
 from propscope.model.features import FEATURE_NAMES, TOKEN_FEATURE_NAMES, ArticleSignals, token_features
-from propscope.model.windows import WindowTokenizer, bio_tags, window_features
+from propscope.model.windows import WindowTokenizer, bio_tags, line_tokens, window_features
 from propscope.techniques import TECHNIQUE_NAMES
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class WindowExample:
     input_ids: np.ndarray  # [CLS] tokens [SEP]
     tags: np.ndarray  # BIO per position, IGNORE on [CLS] and [SEP]
     span_tokens: np.ndarray  # [k, 2] token [first, last) inside the window, without [CLS]
+    span_lines: np.ndarray  # [k, 2] the same for the span's line(s), clipped to the window
     span_labels: np.ndarray  # [k]
     span_features: np.ndarray  # [k, features]
     token_features: np.ndarray  # [positions, token features], zeros on [CLS] and [SEP]
@@ -128,6 +129,10 @@ def window_examples(
                     span_tokens=np.array(
                         [(f - window.start, e - window.start) for _, f, e in inside], dtype=np.int64
                     ).reshape(-1, 2),
+                    span_lines=np.array(
+                        [line_tokens(article.text, tokens, window, g.start, g.end) for g, _, _ in inside],
+                        dtype=np.int64,
+                    ).reshape(-1, 2),
                     span_labels=np.array([index[g.technique] for g, _, _ in inside], dtype=np.int64),
                     span_features=np.stack([signals.features(g.start, g.end) for g, _, _ in inside]).reshape(
                         -1, len(FEATURE_NAMES)
@@ -156,9 +161,10 @@ def collate(batch: list[WindowExample]):
         token_signals[row, :n] = torch.from_numpy(e.token_features)
     rows = torch.tensor([row for row, e in enumerate(batch) for _ in range(len(e.span_labels))], dtype=torch.long)
     span_tokens = torch.from_numpy(np.concatenate([e.span_tokens for e in batch]))
+    span_lines = torch.from_numpy(np.concatenate([e.span_lines for e in batch]))
     span_labels = torch.from_numpy(np.concatenate([e.span_labels for e in batch]))
     features = torch.from_numpy(np.concatenate([e.span_features for e in batch]).astype(np.float32))
-    return input_ids, mask, token_signals, tags, rows, span_tokens, span_labels, features
+    return input_ids, mask, token_signals, tags, rows, span_tokens, span_lines, span_labels, features
 
 
 def class_weights(examples: list[WindowExample], scheme: str):
@@ -217,6 +223,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         span_hidden=config.model.span_hidden,
         dropout=config.model.dropout,
         n_token_features=len(TOKEN_FEATURE_NAMES) if config.model.token_signals else 0,
+        line_context=config.model.line_context,
     )
     t = config.training
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
@@ -245,14 +252,14 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         model.train()
         epoch_loss = 0.0
         for index, batch in enumerate(_batches(examples, memes, t.batch_size, order)):
-            input_ids, mask, token_signals, tags, rows, span_tokens, span_labels, features = collate(batch)
+            input_ids, mask, token_signals, tags, rows, span_tokens, span_lines, span_labels, features = collate(batch)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
                 hidden = model.encode(input_ids, mask, token_signals)
                 loss = torch.zeros(())
                 if (tags != IGNORE).any():  # batches of memes alone have no tags
                     loss = tag_loss(model.tag_logits(hidden).float().reshape(-1, 3), tags.reshape(-1))
                 if len(span_labels):
-                    logits = model.classify(hidden, mask, rows, span_tokens, features)
+                    logits = model.classify(hidden, mask, rows, span_tokens, features, span_lines)
                     loss = loss + span_loss(logits.float(), span_labels)
             optimizer.zero_grad()
             loss.backward()
