@@ -76,6 +76,7 @@ def test_inverse_sqrt_class_weights_favour_rare_techniques():
         return WindowExample(
             np.zeros(3),
             np.zeros(3),
+            np.zeros(3),
             np.zeros((len(labels), 2)),
             np.zeros((len(labels), 2)),
             np.array(labels),
@@ -87,6 +88,22 @@ def test_inverse_sqrt_class_weights_favour_rare_techniques():
     assert weights.mean() == pytest.approx(1.0)
     assert weights[1] == pytest.approx(2 * weights[0])  # 4 spans against 1: sqrt(4) = 2
     assert class_weights([example([0])], "none") is None
+
+
+def test_length_weighted_tag_loss_lifts_short_spans():
+    import torch
+
+    from propscope.model.training import IGNORE, tag_loss
+
+    logits = torch.tensor([[[0.0, 2.0, 0.0], [0.0, 0.0, 2.0], [0.0, 0.0, 2.0], [0.0, 0.0, 2.0], [2.0, 0.0, 0.0]]])
+    tags = torch.tensor([[0, 1, 2, 2, IGNORE]])  # an O token the model gets wrong, then a 3-token span
+    lengths = torch.tensor([[0, 3, 3, 3, 0]])
+    plain = torch.nn.functional.cross_entropy(logits[0, :4], tags[0, :4])
+    assert tag_loss(logits, tags, lengths, None) == pytest.approx(plain.item())
+    weighted = tag_loss(logits, tags, lengths, 1.0)  # span tokens weigh 1/sqrt(3) each
+    losses = torch.nn.functional.cross_entropy(logits[0, :4], tags[0, :4], reduction="none")
+    share = 3**-0.5
+    assert weighted == pytest.approx(((losses[0] + share * losses[1:].sum()) / (1 + 3 * share)).item())
 
 
 def test_fp16_weight_storage_halves_the_file_and_keeps_outputs(tmp_path: Path):

@@ -10,7 +10,9 @@ from propscope.model.windows import (
     best_window,
     bio_tags,
     line_tokens,
+    merge_windows,
     owner_windows,
+    run_lengths,
 )
 
 
@@ -78,3 +80,19 @@ def test_line_tokens_hold_the_spans_line_clipped_to_the_window(tokenizer):
     assert line_tokens(text, tokens, Window(0, 11), start, start + 4) == (2, 9)  # "three" .. "nine"
     assert line_tokens(text, tokens, Window(4, 12), start, start + 4) == (0, 5)  # clipped, relative to the window
     assert line_tokens(text, tokens, Window(9, 12), start, start + 4) == (0, 1)  # line outside: the nearest token
+
+
+def test_merged_windows_vote_by_distance_from_their_edges():
+    windows = [Window(0, 4), Window(2, 6)]
+    values = np.array([[9, 0.1, 0.2, 0.3, 0.4, 9], [9, 0.8, 0.8, 0.8, 0.8, 9]])  # [CLS] value 9 never read
+    central = merge_windows(windows, values, 6, weighted=False)
+    assert central.tolist() == pytest.approx([0.1, 0.2, 0.3, 0.8, 0.8, 0.8])
+    weighted = merge_windows(windows, values, 6, weighted=True)
+    # token 2: margins 2 (first window) and 1 (second); token 3: 1 and 2
+    assert weighted.tolist() == pytest.approx([0.1, 0.2, (2 * 0.3 + 0.8) / 3, (0.4 + 2 * 0.8) / 3, 0.8, 0.8])
+
+
+def test_run_lengths_give_each_token_its_spans_length():
+    tags = np.array([O, B, I, I, O, B, B, I, O])
+    assert run_lengths(tags).tolist() == [0, 3, 3, 3, 0, 1, 2, 2, 0]
+    assert run_lengths(np.array([], dtype=np.int64)).tolist() == []

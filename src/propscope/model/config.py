@@ -27,7 +27,8 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     window_tokens: int = 256
-    stride: int = 192
+    stride: int = 192  # tokens between window starts at inference
+    window_merge: str = "centre"  # or "weighted": span probabilities of overlapping windows averaged
     train_stride: int = 224
     span_hidden: int = 256
     dropout: float = 0.1
@@ -47,6 +48,7 @@ class TrainingConfig:
     weight_decay: float = 0.01
     threads: int = 2
     class_weighting: str = "none"  # or "inverse_sqrt": rare techniques weigh more in the classifier loss
+    tag_weighting: str = "none"  # or "inverse_sqrt_length": short gold spans weigh more in the tagger loss
     compute_dtype: str = "fp32"  # or "bf16": autocast; faster where the CPU has AMX or AVX-512 BF16
     max_articles: int = 0  # 0: all; a small number makes a quick smoke run
 
@@ -75,7 +77,12 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
     if unknown:
         raise InputError(f"{source}: unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
     defaults = cls()
-    choices = {"class_weighting": ("none", "inverse_sqrt"), "compute_dtype": ("fp32", "bf16")}
+    choices = {
+        "class_weighting": ("none", "inverse_sqrt"),
+        "compute_dtype": ("fp32", "bf16"),
+        "window_merge": ("centre", "weighted"),
+        "tag_weighting": ("none", "inverse_sqrt_length"),
+    }
     for key, value in values.items():
         if key in choices and value not in choices[key]:
             raise InputError(f"{source}: [{name}] {key} must be one of {', '.join(choices[key])}, got {value!r}")

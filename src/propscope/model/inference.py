@@ -25,7 +25,7 @@ from propscope.model.windows import (
     WindowTokenizer,
     best_window,
     line_tokens,
-    owner_windows,
+    merge_windows,
     window_features,
 )
 
@@ -47,7 +47,7 @@ class EncodedText:
     tokens: Tokens
     windows: list[Window]
     hidden: np.ndarray  # [windows, positions, hidden]
-    span_probability: np.ndarray  # [tokens]: 1 - P(O) from each token's most central window
+    span_probability: np.ndarray  # [tokens]: 1 - P(O), from the windows that see the token (``merge_windows``)
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,9 @@ class OnnxModel:
         except (OSError, KeyError, ValueError) as err:
             raise ModelError(f"{self.directory}: not a usable PropScope model ({err})") from None
         self.reads_token_features = TOKEN_FEATURES_INPUT in {i.name for i in self.session.get_inputs()}
-        self.line_context = bool(self.meta.get("config", {}).get("model", {}).get("line_context", False))
+        settings = self.meta.get("config", {}).get("model", {})
+        self.line_context = bool(settings.get("line_context", False))
+        self.weighted_windows = settings.get("window_merge", "centre") == "weighted"
         self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
         self.decoding = Decoding(**self.meta.get("decoding", {}))
         self.calibration = Calibration(**self.meta.get("calibration", {}))
@@ -188,14 +190,10 @@ class OnnxModel:
             pad = ((0, 0), (0, width - hidden.shape[1]), (0, 0))
             hidden_parts.append(np.pad(hidden, pad))
             bio_parts.append(np.pad(bio, pad))
-        n = len(tokens)
-        span_probability = np.zeros(n, dtype=np.float32)
+        span_probability = np.zeros(len(tokens), dtype=np.float32)
         if windows:
-            bio = np.concatenate(bio_parts)
-            owner = owner_windows(windows, n)
-            starts = np.array([w.start for w in windows])
-            positions = np.arange(n) - starts[owner] + 1
-            span_probability = 1.0 - bio[owner, positions, O]
+            inside = 1.0 - np.concatenate(bio_parts)[..., O]
+            span_probability = merge_windows(windows, inside, len(tokens), self.weighted_windows)
         hidden_all = np.concatenate(hidden_parts) if hidden_parts else np.zeros((0, 0, 0), np.float32)
         return EncodedText(text, tokens, windows, hidden_all, span_probability)
 

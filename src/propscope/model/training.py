@@ -23,7 +23,7 @@ from propscope.document import Article
 from propscope.errors import InputError
 from propscope.model.config import Config
 from propscope.model.features import FEATURE_NAMES, TOKEN_FEATURE_NAMES, ArticleSignals, token_features
-from propscope.model.windows import WindowTokenizer, bio_tags, line_tokens, window_features
+from propscope.model.windows import WindowTokenizer, bio_tags, line_tokens, run_lengths, window_features
 from propscope.techniques import TECHNIQUE_NAMES
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ MEME_FILES = ("training_set_task2.txt", "dev_set_task2.txt", "test_set_task2.txt
 class WindowExample:
     input_ids: np.ndarray  # [CLS] tokens [SEP]
     tags: np.ndarray  # BIO per position, IGNORE on [CLS] and [SEP]
+    span_lengths: np.ndarray  # per position, the length in tokens of the gold span it lies in (0 outside)
     span_tokens: np.ndarray  # [k, 2] token [first, last) inside the window, without [CLS]
     span_lines: np.ndarray  # [k, 2] the same for the span's line(s), clipped to the window
     span_labels: np.ndarray  # [k]
@@ -114,6 +115,7 @@ def window_examples(
         gold = labels.get(article.id, [])
         tokens = tokenizer.tokenize(article.text)
         tags = bio_tags(tokens, [(g.start, g.end) for g in gold]) if tagged else np.full(len(tokens), IGNORE)
+        lengths = run_lengths(tags)
         signals = ArticleSignals(article.text)
         token_signals = token_features(article.text, tokens.offsets)
         spans = [(g, *tokens.token_range(g.start, g.end)) for g in gold]
@@ -126,6 +128,7 @@ def window_examples(
                 WindowExample(
                     input_ids=ids[0],
                     tags=np.concatenate([[IGNORE], tags[window.start : window.end], [IGNORE]]),
+                    span_lengths=np.concatenate([[0], lengths[window.start : window.end], [0]]),
                     span_tokens=np.array(
                         [(f - window.start, e - window.start) for _, f, e in inside], dtype=np.int64
                     ).reshape(-1, 2),
@@ -152,19 +155,21 @@ def collate(batch: list[WindowExample]):
     input_ids = torch.zeros((len(batch), width), dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     tags = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    lengths = torch.zeros((len(batch), width), dtype=torch.long)
     token_signals = torch.zeros((len(batch), width, len(TOKEN_FEATURE_NAMES)))
     for row, e in enumerate(batch):
         n = len(e.input_ids)
         input_ids[row, :n] = torch.from_numpy(e.input_ids)
         mask[row, :n] = 1
         tags[row, :n] = torch.from_numpy(e.tags)
+        lengths[row, :n] = torch.from_numpy(e.span_lengths)
         token_signals[row, :n] = torch.from_numpy(e.token_features)
     rows = torch.tensor([row for row, e in enumerate(batch) for _ in range(len(e.span_labels))], dtype=torch.long)
     span_tokens = torch.from_numpy(np.concatenate([e.span_tokens for e in batch]))
     span_lines = torch.from_numpy(np.concatenate([e.span_lines for e in batch]))
     span_labels = torch.from_numpy(np.concatenate([e.span_labels for e in batch]))
     features = torch.from_numpy(np.concatenate([e.span_features for e in batch]).astype(np.float32))
-    return input_ids, mask, token_signals, tags, rows, span_tokens, span_lines, span_labels, features
+    return input_ids, mask, token_signals, tags, lengths, rows, span_tokens, span_lines, span_labels, features
 
 
 def class_weights(examples: list[WindowExample], scheme: str):
@@ -176,6 +181,32 @@ def class_weights(examples: list[WindowExample], scheme: str):
     counts = np.bincount(np.concatenate([e.span_labels for e in examples]), minlength=len(TECHNIQUE_NAMES))
     weights = 1.0 / np.sqrt(np.maximum(counts, 1))
     return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def span_token_scale(examples: list[WindowExample], scheme: str) -> float | None:
+    """For ``inverse_sqrt_length``: the factor that keeps span tokens' mean loss weight at 1; None for ``none``."""
+    if scheme == "none":
+        return None
+    lengths = np.concatenate([e.span_lengths[e.span_lengths > 0] for e in examples])
+    return float(1.0 / np.mean(1.0 / np.sqrt(lengths))) if len(lengths) else 1.0
+
+
+def tag_loss(logits, tags, lengths, span_scale: float | None):
+    """Mean BIO cross-entropy; with ``span_scale``, a span's tokens weigh ``span_scale / sqrt(its length)``.
+
+    The span metric scores every gold span alike, however long, while plain token loss lets long spans
+    dominate; the square root stops halfway between the two.
+    """
+    import torch
+
+    losses = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), tags.reshape(-1), ignore_index=IGNORE, reduction="none"
+    )
+    weights = (tags != IGNORE).float()
+    if span_scale is not None:
+        weights = weights * torch.where(lengths > 0, span_scale / lengths.clamp(min=1).float().sqrt(), 1.0)
+    weights = weights.reshape(-1)
+    return (losses * weights).sum() / weights.sum()
 
 
 def seed_everything(seed: int) -> None:
@@ -242,7 +273,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         return step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    tag_loss = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
+    span_scale = span_token_scale(examples, t.tag_weighting)
     span_loss = torch.nn.CrossEntropyLoss(weight=class_weights(examples + memes, t.class_weighting))
     order = random.Random(t.seed)
     progress(f"{len(corpus.train)} articles, {len(examples)} windows, {len(memes)} memes, {total} steps")
@@ -252,12 +283,13 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         model.train()
         epoch_loss = 0.0
         for index, batch in enumerate(_batches(examples, memes, t.batch_size, order)):
-            input_ids, mask, token_signals, tags, rows, span_tokens, span_lines, span_labels, features = collate(batch)
+            inputs = collate(batch)
+            input_ids, mask, token_signals, tags, lengths, rows, span_tokens, span_lines, span_labels, features = inputs
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
                 hidden = model.encode(input_ids, mask, token_signals)
                 loss = torch.zeros(())
                 if (tags != IGNORE).any():  # batches of memes alone have no tags
-                    loss = tag_loss(model.tag_logits(hidden).float().reshape(-1, 3), tags.reshape(-1))
+                    loss = tag_loss(model.tag_logits(hidden).float(), tags, lengths, span_scale)
                 if len(span_labels):
                     logits = model.classify(hidden, mask, rows, span_tokens, features, span_lines)
                     loss = loss + span_loss(logits.float(), span_labels)

@@ -129,6 +129,26 @@ def owner_windows(windows: list[Window], n_tokens: int) -> np.ndarray:
     return owner
 
 
+def merge_windows(windows: list[Window], values: np.ndarray, n_tokens: int, weighted: bool) -> np.ndarray:
+    """One value per token from per-window ``values`` (``[windows, positions]``, position 0 is [CLS]).
+
+    ``weighted``: every window that sees a token votes, weighted by its distance from the window's edge
+    (plus one), a cheap ensemble of overlapping views; else the most central window alone decides.
+    """
+    if not weighted:
+        owner = owner_windows(windows, n_tokens)
+        starts = np.array([w.start for w in windows])
+        return values[owner, np.arange(n_tokens) - starts[owner] + 1]
+    total = np.zeros(n_tokens, dtype=np.float64)
+    weight = np.zeros(n_tokens, dtype=np.float64)
+    for index, w in enumerate(windows):
+        positions = np.arange(w.start, w.end)
+        margin = np.minimum(positions - w.start, w.end - 1 - positions) + 1.0
+        total[w.start : w.end] += margin * values[index, 1 : w.end - w.start + 1]
+        weight[w.start : w.end] += margin
+    return (total / weight).astype(values.dtype)
+
+
 def best_window(windows: list[Window], first: int, last: int) -> int:
     """The window holding tokens ``[first, last)`` most centrally, or else the one holding its start."""
     holding = [i for i, w in enumerate(windows) if w.contains(first, last)]
@@ -149,3 +169,15 @@ def bio_tags(tokens: Tokens, spans: list[tuple[int, int]]) -> np.ndarray:
             tags[first] = B
             tags[first + 1 : last] = I
     return tags
+
+
+def run_lengths(tags: np.ndarray) -> np.ndarray:
+    """For each token, the length of the tagged span (a B and the I tags after it) it lies in; 0 outside."""
+    lengths = np.zeros(len(tags), dtype=np.int64)
+    starts = list(np.flatnonzero(tags == B)) + [len(tags)]
+    for start, following in zip(starts, starts[1:], strict=False):
+        end = start + 1
+        while end < following and tags[end] == I:
+            end += 1
+        lengths[start:end] = end - start
+    return lengths
