@@ -175,6 +175,11 @@ def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path,
     lines.clear()
     cross_fitted_models(moved, load_corpus(moved), tmp_path / "moved.work", lines.append)
     assert sum("reusing" in line for line in lines) == 2  # where a model is written does not change its folds
+    reading = replace(moved, model=replace(moved.model, stride=8, window_merge="weighted"))
+    lines.clear()
+    models = cross_fitted_models(reading, load_corpus(reading), tmp_path / "moved.work", lines.append)
+    assert sum("reusing" in line for line in lines) == 2  # how a network reads an article is not its training
+    assert all(model.tokenizer.stride == 8 and model.weighted_windows for model, _ in models)
     reseeded = replace(moved, training=replace(moved.training, seed=moved.training.seed + 1))
     lines.clear()
     cross_fitted_models(reseeded, load_corpus(reseeded), tmp_path / "moved.work", lines.append)

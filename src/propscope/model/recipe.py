@@ -154,6 +154,7 @@ def cross_fitted_models(config: Config, corpus: Corpus, work: Path, progress: Ca
             export_model(train_network(config, fold, progress), encoder_directory(), directory, meta)
         else:
             progress(f"fold {number}/{len(folds)}: reusing {directory}")
+            write_meta(directory, meta)  # the reading settings (stride, window merging) may have changed
         held_out.append((OnnxModel(directory), fold.dev))
     return held_out
 
@@ -167,11 +168,18 @@ def _exported_meta(directory: Path) -> dict[str, Any] | None:
 
 
 def _training_identity(meta: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What makes two fold networks the same: everything but the date and where the model is written."""
+    """What makes two fold networks the same: everything but the date, where the model is written and how
+    it reads an article (inference stride, window merging), which do not change the trained weights."""
     if meta is None:
         return None
     config = meta.get("config", {})
-    return meta | {"created": None, "config": config | {"export": config.get("export", {}) | {"output": None}}}
+    reading = {"stride": None, "window_merge": None}
+    return meta | {
+        "created": None,
+        "stride": None,
+        "config": config
+        | {"export": config.get("export", {}) | {"output": None}, "model": config.get("model", {}) | reading},
+    }
 
 
 def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
