@@ -327,6 +327,21 @@ def _token_signals_text(meta: dict[str, Any]) -> str:
     )
 
 
+def _merge_text(model: dict[str, Any]) -> str:
+    if model.get("window_merge") == "weighted":
+        return "averaged over the windows that see it, each weighted by the word piece's distance from its edges"
+    return "read from the window that holds it most centrally"
+
+
+def _tag_weighting_text(training: dict[str, Any]) -> str:
+    if training.get("tag_weighting", "none") == "none":
+        return "Every word piece weighs the same in the tagger's loss."
+    return (
+        "In the tagger's loss, the word pieces of a gold span weigh 1/sqrt(its length in word pieces), scaled to "
+        "a mean of 1, so that short spans, which the span metric counts as much as long ones, are not drowned out."
+    )
+
+
 def _memes_text(data: dict[str, Any]) -> str:
     if not data.get("memes_dir"):
         return "No other corpus was used."
@@ -375,10 +390,11 @@ Created {meta["created"]} by `propscope train --config configs/default.toml`.
 Finds the passages of a news article that use one of the 14 propaganda techniques of the Propaganda
 Techniques Corpus and names the technique. One encoder reads the article in overlapping windows of
 {m["window_tokens"]} word pieces (every {m["stride"]}){_token_signals_text(meta)};
-a BIO tagger gives each word piece the probability of lying in a technique span, and spans are
+a BIO tagger gives each word piece the probability of lying in a technique span ({_merge_text(m)}), and spans are
 decoded with {_decoding_text(meta["decoding"])} (chosen on
 {_held_out_name(meta)}, span F1 {meta["held_out_figures"]["si"]["f1"]:.4f} there); a two-layer classifier over the
-span's mean state, the window's mean state and {len(meta["features"])} surface signals
+span's mean state, the window's mean state{", the mean state of the span's line" if m.get("line_context") else ""} and
+{len(meta["features"])} surface signals
 ({", ".join(meta["features"])}) names each span's technique. A span's score is its mean span
 probability times the probability of its technique, mapped through Platt scaling fitted on
 {_held_out_name(meta)} (slope {meta["calibration"]["slope"]:.3f}, intercept {meta["calibration"]["intercept"]:.3f}) so
@@ -404,6 +420,7 @@ Seed {t["seed"]}; {t["epochs"]} epochs; batch {t["batch_size"]} windows; AdamW, 
 {t["learning_rate"]} (encoder) and {t["head_learning_rate"]} (heads), warm-up {t["warmup_ratio"]},
 weight decay {t["weight_decay"]}; dropout {m["dropout"]} in the heads, {m.get("attention_dropout", 0.1)} on the
 encoder's attention; {t.get("compute_dtype", "fp32")} matrix products; {t["threads"]} CPU threads.
+{_tag_weighting_text(t)}
 
 ## Figures on {_held_out_name(meta)} (where every choice was made)
 {_figures_table({_held_out_networks(meta): meta["held_out_figures"]})}
