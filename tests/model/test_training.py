@@ -99,11 +99,19 @@ def test_length_weighted_tag_loss_lifts_short_spans():
     tags = torch.tensor([[0, 1, 2, 2, IGNORE]])  # an O token the model gets wrong, then a 3-token span
     lengths = torch.tensor([[0, 3, 3, 3, 0]])
     plain = torch.nn.functional.cross_entropy(logits[0, :4], tags[0, :4])
-    assert tag_loss(logits, tags, lengths, None) == pytest.approx(plain.item())
-    weighted = tag_loss(logits, tags, lengths, 1.0)  # span tokens weigh 1/sqrt(3) each
+    assert tag_loss(logits, tags, lengths) == pytest.approx(plain.item())
+    weighted = tag_loss(logits, tags, lengths, power=0.5)  # span tokens weigh 1/sqrt(3) each
     losses = torch.nn.functional.cross_entropy(logits[0, :4], tags[0, :4], reduction="none")
     share = 3**-0.5
     assert weighted == pytest.approx(((losses[0] + share * losses[1:].sum()) / (1 + 3 * share)).item())
+    whole = tag_loss(logits, tags, lengths, power=1.0, scale=2.0)  # the span's tokens weigh 2/3 each: 2 in all
+    assert whole == pytest.approx(((losses[0] + 2 / 3 * losses[1:].sum()) / 3).item())
+
+    from propscope.model.training import WindowExample, span_token_scale
+
+    example = WindowExample(*(np.zeros(0),) * 2, np.array([0, 3, 3, 3, 1]), *(np.zeros(0),) * 5)
+    assert span_token_scale([example], 1.0) == pytest.approx(2.0)  # weights 1/3, 1/3, 1/3, 1: mean 1/2
+    assert span_token_scale([example], 0.0) == pytest.approx(1.0)
 
 
 def test_fp16_weight_storage_halves_the_file_and_keeps_outputs(tmp_path: Path):

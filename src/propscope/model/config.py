@@ -48,7 +48,7 @@ class TrainingConfig:
     weight_decay: float = 0.01
     threads: int = 2
     class_weighting: str = "none"  # or "inverse_sqrt": rare techniques weigh more in the classifier loss
-    tag_weighting: str = "none"  # or "inverse_sqrt_length": short gold spans weigh more in the tagger loss
+    tag_weighting: str = "none"  # or "inverse_sqrt_length", "inverse_length": short gold spans weigh more
     compute_dtype: str = "fp32"  # or "bf16": autocast; faster where the CPU has AMX or AVX-512 BF16
     max_articles: int = 0  # 0: all; a small number makes a quick smoke run
 
@@ -81,7 +81,7 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
         "class_weighting": ("none", "inverse_sqrt"),
         "compute_dtype": ("fp32", "bf16"),
         "window_merge": ("centre", "weighted"),
-        "tag_weighting": ("none", "inverse_sqrt_length"),
+        "tag_weighting": ("none", "inverse_sqrt_length", "inverse_length"),
     }
     for key, value in values.items():
         if key in choices and value not in choices[key]:

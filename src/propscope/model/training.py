@@ -183,28 +183,29 @@ def class_weights(examples: list[WindowExample], scheme: str):
     return torch.tensor(weights / weights.mean(), dtype=torch.float32)
 
 
-def span_token_scale(examples: list[WindowExample], scheme: str) -> float | None:
-    """For ``inverse_sqrt_length``: the factor that keeps span tokens' mean loss weight at 1; None for ``none``."""
-    if scheme == "none":
-        return None
+# training.tag_weighting: a gold span's word pieces weigh length ** -power in the tagger's loss
+TAG_WEIGHTING_POWERS = {"none": 0.0, "inverse_sqrt_length": 0.5, "inverse_length": 1.0}
+
+
+def span_token_scale(examples: list[WindowExample], power: float) -> float:
+    """The factor that keeps span tokens' mean loss weight at 1 when each weighs ``length ** -power``."""
     lengths = np.concatenate([e.span_lengths[e.span_lengths > 0] for e in examples])
-    return float(1.0 / np.mean(1.0 / np.sqrt(lengths))) if len(lengths) else 1.0
+    return float(1.0 / np.mean(lengths.astype(np.float64) ** -power)) if len(lengths) else 1.0
 
 
-def tag_loss(logits, tags, lengths, span_scale: float | None):
-    """Mean BIO cross-entropy; with ``span_scale``, a span's tokens weigh ``span_scale / sqrt(its length)``.
+def tag_loss(logits, tags, lengths, power: float = 0.0, scale: float = 1.0):
+    """Mean BIO cross-entropy where a gold span's tokens weigh ``scale * length ** -power``.
 
-    The span metric scores every gold span alike, however long, while plain token loss lets long spans
-    dominate; the square root stops halfway between the two.
+    The span metric scores every gold span alike, however long, while plain token loss (power 0) lets
+    long spans dominate; power 1 gives every span the same total weight.
     """
     import torch
 
     losses = torch.nn.functional.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), tags.reshape(-1), ignore_index=IGNORE, reduction="none"
     )
-    weights = (tags != IGNORE).float()
-    if span_scale is not None:
-        weights = weights * torch.where(lengths > 0, span_scale / lengths.clamp(min=1).float().sqrt(), 1.0)
+    span_weights = scale * lengths.clamp(min=1).float() ** -power
+    weights = (tags != IGNORE).float() * torch.where(lengths > 0, span_weights, 1.0)
     weights = weights.reshape(-1)
     return (losses * weights).sum() / weights.sum()
 
@@ -273,7 +274,8 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         return step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    span_scale = span_token_scale(examples, t.tag_weighting)
+    power = TAG_WEIGHTING_POWERS[t.tag_weighting]
+    span_scale = span_token_scale(examples, power)
     span_loss = torch.nn.CrossEntropyLoss(weight=class_weights(examples + memes, t.class_weighting))
     order = random.Random(t.seed)
     progress(f"{len(corpus.train)} articles, {len(examples)} windows, {len(memes)} memes, {total} steps")
@@ -289,7 +291,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
                 hidden = model.encode(input_ids, mask, token_signals)
                 loss = torch.zeros(())
                 if (tags != IGNORE).any():  # batches of memes alone have no tags
-                    loss = tag_loss(model.tag_logits(hidden).float(), tags, lengths, span_scale)
+                    loss = tag_loss(model.tag_logits(hidden).float(), tags, lengths, power, span_scale)
                 if len(span_labels):
                     logits = model.classify(hidden, mask, rows, span_tokens, features, span_lines)
                     loss = loss + span_loss(logits.float(), span_labels)
