@@ -46,13 +46,11 @@ class JointModel(nn.Module):
     ) -> torch.Tensor:
         token_types = torch.zeros_like(input_ids)
         if self.token_projection is None:
-            return self.encoder(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_types
-            ).last_hidden_state
-        embeddings = self.encoder.embeddings.word_embeddings(input_ids) + self.token_projection(token_features)
-        return self.encoder(
-            inputs_embeds=embeddings, attention_mask=attention_mask, token_type_ids=token_types
-        ).last_hidden_state
+            tokens = {"input_ids": input_ids}
+        else:
+            embeddings = self.encoder.embeddings.word_embeddings(input_ids) + self.token_projection(token_features)
+            tokens = {"inputs_embeds": embeddings}
+        return self.encoder(**tokens, attention_mask=attention_mask, token_type_ids=token_types).last_hidden_state
 
     def tag_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.tagger(self.dropout(hidden))

@@ -334,11 +334,16 @@ def _merge_text(model: dict[str, Any]) -> str:
 
 
 def _tag_weighting_text(training: dict[str, Any]) -> str:
-    if training.get("tag_weighting", "none") == "none":
+    weight = {
+        "inverse_sqrt_length": "1/sqrt(its length in word pieces)",
+        "inverse_length": "1/(its length in word pieces)",
+    }
+    scheme = training.get("tag_weighting", "none")
+    if scheme not in weight:
         return "Every word piece weighs the same in the tagger's loss."
     return (
-        "In the tagger's loss, the word pieces of a gold span weigh 1/sqrt(its length in word pieces), scaled to "
-        "a mean of 1, so that short spans, which the span metric counts as much as long ones, are not drowned out."
+        f"In the tagger's loss, the word pieces of a gold span weigh {weight[scheme]}, scaled to a mean of 1, so "
+        "that short spans, which the span metric counts as much as long ones, are not drowned out."
     )
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -148,7 +149,20 @@ def window_examples(
     return examples
 
 
-def collate(batch: list[WindowExample]):
+class Batch(NamedTuple):
+    input_ids: Any
+    mask: Any
+    token_signals: Any
+    tags: Any
+    span_lengths: Any
+    rows: Any  # the batch row of each span
+    span_tokens: Any
+    span_lines: Any
+    span_labels: Any
+    features: Any
+
+
+def collate(batch: list[WindowExample]) -> Batch:
     import torch
 
     width = max(len(e.input_ids) for e in batch)
@@ -169,7 +183,7 @@ def collate(batch: list[WindowExample]):
     span_lines = torch.from_numpy(np.concatenate([e.span_lines for e in batch]))
     span_labels = torch.from_numpy(np.concatenate([e.span_labels for e in batch]))
     features = torch.from_numpy(np.concatenate([e.span_features for e in batch]).astype(np.float32))
-    return input_ids, mask, token_signals, tags, lengths, rows, span_tokens, span_lines, span_labels, features
+    return Batch(input_ids, mask, token_signals, tags, lengths, rows, span_tokens, span_lines, span_labels, features)
 
 
 def class_weights(examples: list[WindowExample], scheme: str):
@@ -285,16 +299,15 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         model.train()
         epoch_loss = 0.0
         for index, batch in enumerate(_batches(examples, memes, t.batch_size, order)):
-            inputs = collate(batch)
-            input_ids, mask, token_signals, tags, lengths, rows, span_tokens, span_lines, span_labels, features = inputs
+            b = collate(batch)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
-                hidden = model.encode(input_ids, mask, token_signals)
+                hidden = model.encode(b.input_ids, b.mask, b.token_signals)
                 loss = torch.zeros(())
-                if (tags != IGNORE).any():  # batches of memes alone have no tags
-                    loss = tag_loss(model.tag_logits(hidden).float(), tags, lengths, power, span_scale)
-                if len(span_labels):
-                    logits = model.classify(hidden, mask, rows, span_tokens, features, span_lines)
-                    loss = loss + span_loss(logits.float(), span_labels)
+                if (b.tags != IGNORE).any():  # batches of memes alone have no tags
+                    loss = tag_loss(model.tag_logits(hidden).float(), b.tags, b.span_lengths, power, span_scale)
+                if len(b.span_labels):
+                    logits = model.classify(hidden, b.mask, b.rows, b.span_tokens, b.features, b.span_lines)
+                    loss = loss + span_loss(logits.float(), b.span_labels)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
