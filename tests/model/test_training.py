@@ -178,11 +178,11 @@ def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path,
     train(config, progress=lines.append)
     assert sum("reusing" in line for line in lines) == 2
 
-    moved = replace(config, export=replace(config.export, output=str(tmp_path / "moved")))
+    moved = replace(config, export=replace(config.export, output=str(tmp_path / "moved"), name="moved"))
     shutil.copytree(tmp_path / "model.work", tmp_path / "moved.work")
     lines.clear()
     cross_fitted_models(moved, load_corpus(moved), tmp_path / "moved.work", lines.append)
-    assert sum("reusing" in line for line in lines) == 2  # where a model is written does not change its folds
+    assert sum("reusing" in line for line in lines) == 2  # a model's name and folder do not change its folds
     reading = replace(moved, model=replace(moved.model, stride=8, window_merge="weighted"))
     lines.clear()
     models = cross_fitted_models(reading, load_corpus(reading), tmp_path / "moved.work", lines.append)
@@ -192,8 +192,18 @@ def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path,
     lines.clear()
     cross_fitted_models(reseeded, load_corpus(reseeded), tmp_path / "moved.work", lines.append)
     assert sum("training without" in line for line in lines) == 2
-    with pytest.raises(InputError, match="folds = 0"):
+    with pytest.raises(InputError, match="--folds"):
         build_ensemble(config, [directory], tmp_path / "pair", progress=lambda line: None)
+    with pytest.raises(InputError, match="not fold 1"):
+        build_ensemble(config, [directory], tmp_path / "pair", lambda line: None, fold_works=[tmp_path])
+
+    work = tmp_path / "model.work"
+    pair = build_ensemble(config, [directory, directory], tmp_path / "pair", lambda line: None, [work, work])
+    pair_meta = json.loads((pair / "meta.json").read_text("utf-8"))
+    # twice the same networks average to themselves: the same out-of-fold choice and figures as one model
+    assert pair_meta["held_out_articles"] == 3
+    assert pair_meta["decoding"] == meta["decoding"] and pair_meta["held_out_figures"] == meta["held_out_figures"]
+    assert "Figures on out-of-fold predictions for all 3 training articles" in (pair / "MODEL_CARD.md").read_text()
 
 
 def test_token_signals_and_line_context_reach_the_exported_model(tiny_corpus: Path, tmp_path: Path):

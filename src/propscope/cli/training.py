@@ -51,14 +51,19 @@ def ensemble(
     members: Annotated[list[Path], typer.Argument(help="Trained model folders (same windows and techniques).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The ensemble's folder.")],
     config: ConfigOption,
+    folds: Annotated[
+        list[Path] | None,
+        typer.Option("--folds", help="A member's work folder with its fold networks (once per member, in order)."),
+    ] = None,
     overrides: OverridesOption = None,
 ) -> None:
     """Combine trained models into one more accurate, slower model (needs the train extra).
 
-    Its decoding is chosen on the config's dev articles: use ``--set data.folds=0`` with a cross-fitting config.
+    With a cross-fitting config, its decoding and calibration are chosen on out-of-fold predictions of the
+    members' fold networks (``--folds runs/NAME.work`` per member); with ``--set data.folds=0``, on dev articles.
     """
     from propscope.model.config import load_config, with_overrides
 
     settings = with_overrides(load_config(config), overrides or [])
-    directory = _recipe().build_ensemble(settings, members, output, progress=_progress)
+    directory = _recipe().build_ensemble(settings, members, output, progress=_progress, fold_works=folds)
     stderr.print(f"ensemble written to {directory}")

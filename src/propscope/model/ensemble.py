@@ -25,20 +25,26 @@ class EnsembleEncoded(EncodedText):
 
 
 class EnsembleModel:
-    def __init__(self, directory: Path, threads: int | None = None) -> None:
-        self.directory = Path(directory)
-        try:
-            self.meta: dict[str, Any] = json.loads((self.directory / META_FILE).read_text("utf-8"))
-            paths = [(self.directory / member).resolve() for member in self.meta["members"]]
-        except (OSError, KeyError, ValueError) as err:
-            raise ModelError(f"{self.directory}: not a usable PropScope ensemble ({err})") from None
-        self.members = [OnnxModel(path, threads=threads) for path in paths]
-        windows = {(m.meta["window_tokens"], m.meta["stride"]) for m in self.members}
-        if len(windows) != 1 or len({m.techniques for m in self.members}) != 1:
+    def __init__(self, members: list[OnnxModel], meta: dict[str, Any] | None = None, directory: Path | None = None):
+        """Networks read as one; ``meta`` holds the ensemble's own decoding and calibration."""
+        self.members = members
+        self.meta: dict[str, Any] = meta or {}
+        self.directory = Path(directory) if directory else members[0].directory.parent
+        windows = {(m.meta["window_tokens"], m.meta["stride"]) for m in members}
+        if len(windows) != 1 or len({m.techniques for m in members}) != 1:
             raise ModelError(f"{self.directory}: ensemble members must share windows and techniques")
-        self.techniques = self.members[0].techniques
+        self.techniques = members[0].techniques
         self.decoding = Decoding(**self.meta.get("decoding", {}))
         self.calibration = Calibration(**self.meta.get("calibration", {}))
+
+    @classmethod
+    def load(cls, directory: Path, threads: int | None = None) -> EnsembleModel:
+        try:
+            meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
+            paths = [(Path(directory) / member).resolve() for member in meta["members"]]
+        except (OSError, KeyError, ValueError) as err:
+            raise ModelError(f"{directory}: not a usable PropScope ensemble ({err})") from None
+        return cls([OnnxModel(path, threads=threads) for path in paths], meta, directory)
 
     @property
     def name(self) -> str:
@@ -63,7 +69,7 @@ def load_model(directory: Path, threads: int | None = None) -> OnnxModel | Ensem
         meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
     except (OSError, ValueError) as err:
         raise ModelError(f"{directory}: not a usable PropScope model ({err})") from None
-    return EnsembleModel(directory, threads) if "members" in meta else OnnxModel(directory, threads)
+    return EnsembleModel.load(directory, threads) if "members" in meta else OnnxModel(directory, threads)
 
 
 Model = OnnxModel | EnsembleModel

@@ -28,7 +28,7 @@ from propscope.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.metrics import span_identification
 from propscope.model.calibration import Calibration, expected_calibration_error, fit_platt, span_outcomes
 from propscope.model.config import Config
-from propscope.model.ensemble import Model, load_model
+from propscope.model.ensemble import EnsembleModel, Model, load_model
 from propscope.model.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.model.features import FEATURE_NAMES, TOKEN_FEATURE_NAMES
 from propscope.model.inference import ENCODER_FILE, META_FILE, Decoding, EncodedText, OnnxModel, decode_spans
@@ -168,17 +168,21 @@ def _exported_meta(directory: Path) -> dict[str, Any] | None:
 
 
 def _training_identity(meta: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What makes two fold networks the same: everything but the date, where the model is written and how
+    """What makes two fold networks the same: everything but the date, the model's name and folder and how
     it reads an article (inference stride, window merging), which do not change the trained weights."""
     if meta is None:
         return None
     config = meta.get("config", {})
     reading = {"stride": None, "window_merge": None}
     return meta | {
+        "name": None,
         "created": None,
         "stride": None,
         "config": config
-        | {"export": config.get("export", {}) | {"output": None}, "model": config.get("model", {}) | reading},
+        | {
+            "export": config.get("export", {}) | {"output": None, "name": None},
+            "model": config.get("model", {}) | reading,
+        },
     }
 
 
@@ -246,12 +250,30 @@ def calibrate_and_document(
 
 
 def build_ensemble(
-    config: Config, members: list[Path], output: Path, progress: Callable[[str], None] = log.info
+    config: Config,
+    members: list[Path],
+    output: Path,
+    progress: Callable[[str], None] = log.info,
+    fold_works: list[Path] | None = None,
 ) -> Path:
-    """An ensemble folder over trained model folders: decoding chosen on dev, then validated and calibrated."""
+    """An ensemble folder over trained model folders: decoding and calibration chosen on held-out articles,
+    then validated.
+
+    With cross-fitting, ``fold_works`` names each member's work folder: for every fold, the members' networks
+    that did not learn from it are averaged the way the ensemble averages its members.
+    """
     corpus = load_corpus(config)
-    if not corpus.dev:
-        raise InputError("an ensemble chooses its decoding on dev articles: use a config with [data] folds = 0")
+    if config.data.folds:
+        if fold_works is None or len(fold_works) != len(members):
+            raise InputError(
+                "a cross-fitted ensemble needs each member's fold networks: one --folds work folder per member "
+                "(or --set data.folds=0 to choose on dev articles)"
+            )
+        held_out = encode_all(cross_fitted_ensembles(config, corpus, fold_works))
+    elif corpus.dev:
+        held_out = []
+    else:
+        raise InputError("an ensemble chooses its decoding on held-out articles: set [data] folds or dev_articles")
     output.mkdir(parents=True, exist_ok=True)
     first = load_model(members[0])
     meta: dict[str, Any] = {
@@ -262,16 +284,35 @@ def build_ensemble(
         "stride": first.meta["stride"],
         "techniques": list(first.techniques),
         "config": config.to_dict(),
+        "held_out_articles": len(held_out) or len(corpus.dev),
     }
     write_meta(output, meta)
-    held_out = encode_all([(load_model(output), corpus.dev)])
-    decoding, dev_f1 = choose_decoding(held_out, corpus.labels)
-    progress(f"decoding {decoding} (dev span F1 {dev_f1:.4f})")
+    held_out = held_out or encode_all([(load_model(output), corpus.dev)])
+    decoding, held_out_f1 = choose_decoding(held_out, corpus.labels)
+    progress(f"decoding {decoding} (held-out span F1 {held_out_f1:.4f})")
     meta.update(decoding=asdict(decoding), held_out_figures=held_out_figures(held_out, decoding, corpus.labels))
     write_meta(output, meta)
     meta["validation"] = {"ensemble": _validate(output, corpus).as_dict()}
     calibrate_and_document(output, held_out, corpus, meta, progress, card=ensemble_card)
     return output
+
+
+def cross_fitted_ensembles(config: Config, corpus: Corpus, works: list[Path]) -> HeldOut:
+    """Per fold, the ensemble of the members' fold networks, with the articles none of them learnt from."""
+    held_out: HeldOut = []
+    for number, fold in enumerate(cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed), start=1):
+        ids = sorted(a.id for a in fold.dev)
+        networks = []
+        for directory in (work / f"fold-{number}" for work in works):
+            meta = _exported_meta(directory)
+            if meta is None or meta.get("held_out_ids") != ids:
+                raise InputError(
+                    f"{directory}: not fold {number} of this configuration's cross-fitting "
+                    f"(folds = {config.data.folds}, dev_seed = {config.data.dev_seed})"
+                )
+            networks.append(OnnxModel(directory))
+        held_out.append((EnsembleModel(networks), fold.dev))
+    return held_out
 
 
 def ensemble_card(meta: dict[str, Any], directory: Path) -> str:
@@ -283,13 +324,13 @@ Created {meta["created"]} by `propscope ensemble` over these members (each with 
 {members}
 
 Every member reads the article; span probabilities and technique probabilities are averaged, then
-spans are decoded with {_decoding_text(meta["decoding"])} (chosen on the dev articles held out of the
-training split, span F1 {meta["held_out_figures"]["si"]["f1"]:.4f} there). Scores are calibrated with Platt scaling on
-the dev articles: expected calibration error on the {meta["calibration_figures"]["validation_spans"]}
+spans are decoded with {_decoding_text(meta["decoding"])} (chosen on {_held_out_name(meta)},
+span F1 {meta["held_out_figures"]["si"]["f1"]:.4f} there). Scores are calibrated with Platt scaling on the same
+articles: expected calibration error on the {meta["calibration_figures"]["validation_spans"]}
 validation spans {meta["calibration_figures"]["ece_before"]:.4f} before, {meta["calibration_figures"]["ece_after"]:.4f}
 after. It costs one encoder pass per member, so it is slower than one model.
 
-## Figures on the dev articles (where every choice was made)
+## Figures on {_held_out_name(meta)} (where every choice was made)
 {_figures_table({"ensemble": meta["held_out_figures"]})}
 
 ## Validation figures (fixed validation split, 74 articles, SemEval-2020 Task 11 metrics)
