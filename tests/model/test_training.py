@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("torch", reason="training needs the train extra: pip install '.[train]'")
 
-from propscope.errors import InputError  # noqa: E402
+from propscope.errors import InputError, ModelError  # noqa: E402
 from propscope.model.config import Config, DataConfig, ExportConfig, ModelConfig, TrainingConfig  # noqa: E402
 from propscope.model.ensemble import EnsembleModel, load_model  # noqa: E402
 from propscope.model.recipe import build_ensemble, cross_fitted_models, train  # noqa: E402
@@ -67,6 +67,11 @@ def test_training_recipe_writes_a_working_model(tiny_corpus: Path, tmp_path: Pat
     text = "Title\n\nThe reckless council approved a shameful plan.\n"
     spans = [(7, 19), (20, 27)]
     assert np.allclose(pair.classify(pair.encode(text), spans), single.classify(single.encode(text), spans), atol=1e-6)
+
+    weights = directory / "classifier.npz"
+    weights.write_bytes(weights.read_bytes() + b"\0")  # as if the member had been retrained
+    with pytest.raises(ModelError, match="changed since the ensemble was built"):
+        load_model(ensemble)
 
 
 def test_inverse_sqrt_class_weights_favour_rare_techniques():

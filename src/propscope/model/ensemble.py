@@ -2,11 +2,13 @@
 
 It behaves like one ``OnnxModel`` (encode, detect, classify), so the pipeline does not know the
 difference. Members share the tokenizer and windows; its folder's ``meta.json`` names them
-(``"members"``, paths relative to the folder) and holds its own decoding and calibration.
+(``"members"``, paths relative to the folder) and holds its own decoding and calibration, chosen for
+exactly those networks: a member retrained since (its digest changed) makes the ensemble refuse to load.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,15 @@ import numpy as np
 
 from propscope.errors import ModelError
 from propscope.model.calibration import Calibration
-from propscope.model.inference import META_FILE, Decoding, DetectedSpan, EncodedText, OnnxModel, decode_spans
+from propscope.model.inference import (
+    CLASSIFIER_FILE,
+    META_FILE,
+    Decoding,
+    DetectedSpan,
+    EncodedText,
+    OnnxModel,
+    decode_spans,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,9 @@ class EnsembleModel:
             paths = [(Path(directory) / member).resolve() for member in meta["members"]]
         except (OSError, KeyError, ValueError) as err:
             raise ModelError(f"{directory}: not a usable PropScope ensemble ({err})") from None
+        for path, expected in zip(paths, meta.get("member_digests", [None] * len(paths)), strict=True):
+            if expected is not None and member_digest(path) != expected:
+                raise ModelError(f"{directory}: member {path} changed since the ensemble was built: rebuild it")
         return cls([OnnxModel(path, threads=threads) for path in paths], meta, directory)
 
     @property
@@ -61,6 +74,14 @@ class EnsembleModel:
 
     def classify(self, encoded: EnsembleEncoded, spans: list[tuple[int, int]]) -> np.ndarray:
         return np.mean([m.classify(e, spans) for m, e in zip(self.members, encoded.members, strict=True)], axis=0)
+
+
+def member_digest(directory: Path) -> str:
+    """Identifies a trained network by its technique classifier's weights, which any retraining changes."""
+    try:
+        return hashlib.sha256((Path(directory) / CLASSIFIER_FILE).read_bytes()).hexdigest()[:16]
+    except OSError as err:
+        raise ModelError(f"{directory}: not a usable PropScope model ({err})") from None
 
 
 def load_model(directory: Path, threads: int | None = None) -> OnnxModel | EnsembleModel:

@@ -28,7 +28,7 @@ from propscope.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.metrics import span_identification
 from propscope.model.calibration import Calibration, expected_calibration_error, fit_platt, span_outcomes
 from propscope.model.config import Config
-from propscope.model.ensemble import EnsembleModel, Model, load_model
+from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
 from propscope.model.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.model.features import FEATURE_NAMES, TOKEN_FEATURE_NAMES
 from propscope.model.inference import ENCODER_FILE, META_FILE, Decoding, EncodedText, OnnxModel, decode_spans
@@ -280,6 +280,7 @@ def build_ensemble(
         "name": output.name,
         "created": dt.date.today().isoformat(),
         "members": [os.path.relpath(m.resolve(), output.resolve()) for m in members],
+        "member_digests": [member_digest(m) for m in members],
         "window_tokens": first.meta["window_tokens"],
         "stride": first.meta["stride"],
         "techniques": list(first.techniques),
