@@ -150,12 +150,12 @@ def test_train_with_a_broken_config_is_one_message(tmp_path: Path):
     assert result.exit_code == 1 and "learning_rat" in result.output
 
 
-def test_ensemble_of_a_cross_fitting_config_asks_for_a_dev_set(tiny_corpus: Path, tmp_path: Path):
+def test_ensemble_of_a_cross_fitting_config_asks_for_its_members_folds(tiny_corpus: Path, tmp_path: Path):
     pytest.importorskip("torch", reason="building an ensemble needs the train extra: pip install '.[train]'")
     config = tmp_path / "c.toml"
     config.write_text(f'[data]\nptc_dir = "{tiny_corpus.as_posix()}"\nfolds = 2\n', "utf-8")
     result = run("ensemble", "src/propscope/resources/models/default", "-o", tmp_path / "e", "--config", config)
-    assert result.exit_code == 1 and "folds = 0" in result.output
+    assert result.exit_code == 1 and "--folds" in result.output
     result = run("ensemble", "x", "-o", tmp_path / "e", "--config", config, "--set", "data.folds=1")
     assert result.exit_code == 1 and "folds must be 0" in result.output
 

@@ -180,8 +180,9 @@ def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path,
     assert sum("fold" in line and "training without" in line for line in lines) == 2
 
     lines.clear()
-    train(config, progress=lines.append)
-    assert sum("reusing" in line for line in lines) == 2
+    again = json.loads((train(config, progress=lines.append) / "meta.json").read_text("utf-8"))
+    assert sum("reusing" in line for line in lines) == 3  # both folds and the final network
+    assert again["held_out_figures"] == meta["held_out_figures"] and again["validation"] == meta["validation"]
 
     moved = replace(config, export=replace(config.export, output=str(tmp_path / "moved"), name="moved"))
     shutil.copytree(tmp_path / "model.work", tmp_path / "moved.work")

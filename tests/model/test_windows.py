@@ -13,6 +13,7 @@ from propscope.model.windows import (
     merge_windows,
     owner_windows,
     run_lengths,
+    span_windows,
 )
 
 
@@ -80,6 +81,15 @@ def test_line_tokens_hold_the_spans_line_clipped_to_the_window(tokenizer):
     assert line_tokens(text, tokens, Window(0, 11), start, start + 4) == (2, 9)  # "three" .. "nine"
     assert line_tokens(text, tokens, Window(4, 12), start, start + 4) == (0, 5)  # clipped, relative to the window
     assert line_tokens(text, tokens, Window(9, 12), start, start + 4) == (0, 1)  # line outside: the nearest token
+
+
+def test_span_windows_vote_where_they_hold_the_whole_span():
+    windows = [Window(0, 8), Window(4, 12), Window(8, 16)]
+    assert span_windows(windows, 6, 8, weighted=False) == [(1, 1.0)]
+    # tokens 5-7 lie whole in the first window (1 token from its end) and the second (1 from its start)
+    assert span_windows(windows, 5, 7, weighted=True) == [(0, 2.0), (1, 2.0)]
+    assert span_windows(windows, 9, 11, weighted=True) == [(1, 2.0), (2, 2.0)]
+    assert span_windows(windows, 2, 14, weighted=True) == [(0, 1.0)]  # no window holds it: its start's best
 
 
 def test_merged_windows_vote_by_distance_from_their_edges():

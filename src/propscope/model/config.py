@@ -28,7 +28,7 @@ class DataConfig:
 class ModelConfig:
     window_tokens: int = 256
     stride: int = 192  # tokens between window starts at inference
-    window_merge: str = "centre"  # or "weighted": span probabilities of overlapping windows averaged
+    window_merge: str = "centre"  # or "weighted": overlapping windows average span and technique probabilities
     train_stride: int = 224
     span_hidden: int = 256
     dropout: float = 0.1

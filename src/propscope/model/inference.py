@@ -23,9 +23,9 @@ from propscope.model.windows import (
     Tokens,
     Window,
     WindowTokenizer,
-    best_window,
     line_tokens,
     merge_windows,
+    span_windows,
     window_features,
 )
 
@@ -206,20 +206,26 @@ class OnnxModel:
             return np.zeros((0, len(self.techniques)), dtype=np.float32)
         signals = ArticleSignals(encoded.text)
         rows = []
-        for start, end in spans:
+        owners: list[tuple[int, float]] = []  # (span, vote) of every row
+        for number, (start, end) in enumerate(spans):
             first, last = encoded.tokens.token_range(start, end)
             if first >= last:  # a span with no word pieces (only spaces): borrow the nearest token
                 first = min(first, len(encoded.tokens) - 1)
                 last = first + 1
-            index = best_window(encoded.windows, first, last)
-            window = encoded.windows[index]
-            last = min(last, window.end)
-            pooled = pool_span(
-                encoded.hidden[index],
-                window.end - window.start + 2,
-                first - window.start,
-                last - window.start,
-                line_tokens(encoded.text, encoded.tokens, window, start, end) if self.line_context else None,
-            )
-            rows.append(np.concatenate([pooled, signals.features(start, end)]))
-        return self.classifier.probabilities(np.stack(rows).astype(np.float32))
+            features = signals.features(start, end)
+            for index, vote in span_windows(encoded.windows, first, last, self.weighted_windows):
+                window = encoded.windows[index]
+                pooled = pool_span(
+                    encoded.hidden[index],
+                    window.end - window.start + 2,
+                    first - window.start,
+                    min(last, window.end) - window.start,
+                    line_tokens(encoded.text, encoded.tokens, window, start, end) if self.line_context else None,
+                )
+                rows.append(np.concatenate([pooled, features]))
+                owners.append((number, vote))
+        probabilities = self.classifier.probabilities(np.stack(rows).astype(np.float32))
+        votes = np.zeros((len(spans), len(rows)), dtype=np.float32)
+        for row, (number, vote) in enumerate(owners):
+            votes[number, row] = vote
+        return (votes @ probabilities) / votes.sum(axis=1, keepdims=True)

@@ -149,7 +149,7 @@ def cross_fitted_models(config: Config, corpus: Corpus, work: Path, progress: Ca
             "train_articles": len(fold.train),
             "held_out_ids": sorted(a.id for a in fold.dev),
         }
-        if _training_identity(_exported_meta(directory)) != _training_identity(meta):
+        if not _trained_alike(_exported_meta(directory), meta):
             progress(f"fold {number}/{len(folds)}: training without its {len(fold.dev)} held-out articles")
             export_model(train_network(config, fold, progress), encoder_directory(), directory, meta)
         else:
@@ -167,11 +167,18 @@ def _exported_meta(directory: Path) -> dict[str, Any] | None:
         return None
 
 
-def _training_identity(meta: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What makes two fold networks the same: everything but the date, the model's name and folder and how
+def _trained_alike(exported: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
+    """Whether an exported network is the one ``wanted`` describes, as far as training goes (the export's
+    meta may also hold figures and choices made after training)."""
+    if exported is None:
+        return False
+    old, new = _training_identity(exported), _training_identity(wanted)
+    return all(old.get(key) == value for key, value in new.items())
+
+
+def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
+    """What makes two networks the same: everything but the date, the model's name and folder and how
     it reads an article (inference stride, window merging), which do not change the trained weights."""
-    if meta is None:
-        return None
     config = meta.get("config", {})
     reading = {"stride": None, "window_merge": None}
     return meta | {
@@ -192,14 +199,18 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
     work = output.parent / f"{output.name}.work"
     fp32, int8 = work / "fp32", work / "int8"
     held_out = encode_all(cross_fitted_models(config, corpus, work, progress)) if config.data.folds else []
-    model = train_network(config, corpus, progress)
     meta = _base_meta(config) | {
         "train_articles": len(corpus.train),
         "dev_articles": len(corpus.dev),
         "held_out_articles": len(held_out) or len(corpus.dev),
     }
-    progress("exporting to ONNX")
-    export_model(model, encoder_directory(), fp32, meta)
+    if _trained_alike(_exported_meta(fp32), meta):
+        progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
+        write_meta(fp32, meta)
+    else:
+        model = train_network(config, corpus, progress)
+        progress("exporting to ONNX")
+        export_model(model, encoder_directory(), fp32, meta)
     chosen_on = held_out or encode_all([(OnnxModel(fp32), corpus.dev)])
     decoding, _ = choose_decoding(chosen_on, corpus.labels)
     figures = held_out_figures(chosen_on, decoding, corpus.labels)
@@ -375,6 +386,12 @@ def _merge_text(model: dict[str, Any]) -> str:
     return "read from the window that holds it most centrally"
 
 
+def _vote_text(model: dict[str, Any]) -> str:
+    if model.get("window_merge") == "weighted":
+        return " (every window that holds the whole span classifies it, their probabilities weighted the same way)"
+    return " (from the window that holds the span most centrally)"
+
+
 def _tag_weighting_text(training: dict[str, Any]) -> str:
     weight = {
         "inverse_sqrt_length": "1/sqrt(its length in word pieces)",
@@ -442,7 +459,7 @@ decoded with {_decoding_text(meta["decoding"])} (chosen on
 {_held_out_name(meta)}, span F1 {meta["held_out_figures"]["si"]["f1"]:.4f} there); a two-layer classifier over the
 span's mean state, the window's mean state{", the mean state of the span's line" if m.get("line_context") else ""} and
 {len(meta["features"])} surface signals
-({", ".join(meta["features"])}) names each span's technique. A span's score is its mean span
+({", ".join(meta["features"])}) names each span's technique{_vote_text(m)}. A span's score is its mean span
 probability times the probability of its technique, mapped through Platt scaling fitted on
 {_held_out_name(meta)} (slope {meta["calibration"]["slope"]:.3f}, intercept {meta["calibration"]["intercept"]:.3f}) so
 that it reads as the probability that the span overlaps a gold span of that technique. Expected

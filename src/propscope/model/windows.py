@@ -160,6 +160,18 @@ def best_window(windows: list[Window], first: int, last: int) -> int:
     )
 
 
+def span_windows(windows: list[Window], first: int, last: int, weighted: bool) -> list[tuple[int, float]]:
+    """The windows whose states name the technique of tokens ``[first, last)``, each with its vote.
+
+    ``weighted``: every window holding the whole span votes, by its distance from the window's edges (plus
+    one), as in ``merge_windows``; else (or where none holds it whole) the best window alone.
+    """
+    holding = [i for i, w in enumerate(windows) if w.contains(first, last)] if weighted else []
+    if not holding:
+        return [(best_window(windows, first, last), 1.0)]
+    return [(i, windows[i].centrality(first, last) + 1.0) for i in holding]
+
+
 def bio_tags(tokens: Tokens, spans: list[tuple[int, int]]) -> np.ndarray:
     """Per-token BIO tags for character spans; overlapping spans are merged first."""
     tags = np.full(len(tokens), O, dtype=np.int64)
