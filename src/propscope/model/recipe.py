@@ -282,11 +282,11 @@ def build_ensemble(
             )
         held_out = encode_all(cross_fitted_ensembles(config, corpus, fold_works))
     elif corpus.dev:
-        held_out = []
+        held_out = encode_all([(EnsembleModel([OnnxModel(m) for m in members]), corpus.dev)])
     else:
         raise InputError("an ensemble chooses its decoding on held-out articles: set [data] folds or dev_articles")
     output.mkdir(parents=True, exist_ok=True)
-    first = load_model(members[0])
+    first = OnnxModel(members[0])
     meta: dict[str, Any] = {
         "name": output.name,
         "created": dt.date.today().isoformat(),
@@ -296,10 +296,8 @@ def build_ensemble(
         "stride": first.meta["stride"],
         "techniques": list(first.techniques),
         "config": config.to_dict(),
-        "held_out_articles": len(held_out) or len(corpus.dev),
+        "held_out_articles": len(held_out),
     }
-    write_meta(output, meta)
-    held_out = held_out or encode_all([(load_model(output), corpus.dev)])
     decoding, held_out_f1 = choose_decoding(held_out, corpus.labels)
     progress(f"decoding {decoding} (held-out span F1 {held_out_f1:.4f})")
     meta.update(decoding=asdict(decoding), held_out_figures=held_out_figures(held_out, decoding, corpus.labels))
