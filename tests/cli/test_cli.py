@@ -150,6 +150,24 @@ def test_train_with_a_broken_config_is_one_message(tmp_path: Path):
     assert result.exit_code == 1 and "learning_rat" in result.output
 
 
+def test_train_records_its_command_line_in_the_card(tiny_corpus: Path, tmp_path: Path):
+    pytest.importorskip("torch", reason="training needs the train extra: pip install '.[train]'")
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[data]\nptc_dir = "{tiny_corpus.as_posix()}"\ndev_articles = 1\n'
+        "[model]\nwindow_tokens = 32\nstride = 16\ntrain_stride = 16\nspan_hidden = 16\n"
+        "[training]\nepochs = 1\nbatch_size = 4\n",
+        "utf-8",
+    )
+    output = tmp_path / "my model"
+    result = run("train", "--config", config, "-o", output, "--set", "training.seed=7", "--set", 'export.name="x y"')
+    assert result.exit_code == 0, result.output
+    command = f"propscope train --config {config} -o '{output}' --set training.seed=7 --set 'export.name=\"x y\"'"
+    assert f"by `{command}`" in (output / "MODEL_CARD.md").read_text("utf-8")
+    meta = json.loads((output / "meta.json").read_text("utf-8"))
+    assert meta["command"] == command and meta["config"]["training"]["seed"] == 7 and meta["name"] == "x y"
+
+
 def test_ensemble_of_a_cross_fitting_config_asks_for_its_members_folds(tiny_corpus: Path, tmp_path: Path):
     pytest.importorskip("torch", reason="building an ensemble needs the train extra: pip install '.[train]'")
     config = tmp_path / "c.toml"

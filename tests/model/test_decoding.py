@@ -52,3 +52,15 @@ def test_edges_clipped_by_smoothing_grow_back():
 def test_scores_are_mean_raw_probabilities_of_the_run():
     spans = decode_spans(encoded(PROBS), Decoding(threshold=0.5))
     assert [round(s.score, 4) for s in spans] == [0.75, round((0.8 + 0.7 + 0.6) / 3, 4)]
+
+
+def test_a_span_needs_one_word_piece_at_the_peak():
+    #        We   saw  a    truly shameful and  reckless plan ,    said critics today .
+    probs = [0.0, 0.0, 0.0, 0.3, 0.35, 0.0, 0.3, 0.9, 0.3, 0.0, 0.0, 0.0, 0.0]
+    assert texts(Decoding(threshold=0.25), probs) == ["truly shameful", "reckless plan"]
+    # the low threshold gives "reckless plan" its full extent; "truly shameful" never rises above 0.35
+    assert texts(Decoding(threshold=0.25, peak=0.6), probs) == ["reckless plan"]
+    assert [s.peak for s in decode_spans(encoded(probs), Decoding(threshold=0.25))] == [
+        np.float32(0.35).item(),
+        np.float32(0.9).item(),
+    ]

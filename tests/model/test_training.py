@@ -83,10 +83,8 @@ def test_inverse_sqrt_class_weights_favour_rare_techniques():
             np.zeros(3),
             np.zeros(3),
             np.zeros((len(labels), 2)),
-            np.zeros((len(labels), 2)),
             np.array(labels),
             np.zeros((0, 1)),
-            np.zeros((3, 1)),
         )
 
     weights = class_weights([example([0, 0, 0, 0]), example([1])], "inverse_sqrt").numpy()
@@ -114,7 +112,7 @@ def test_length_weighted_tag_loss_lifts_short_spans():
 
     from propscope.model.training import WindowExample, span_token_scale
 
-    example = WindowExample(*(np.zeros(0),) * 2, np.array([0, 3, 3, 3, 1]), *(np.zeros(0),) * 5)
+    example = WindowExample(*(np.zeros(0),) * 2, np.array([0, 3, 3, 3, 1]), *(np.zeros(0),) * 3)
     assert span_token_scale([example], 1.0) == pytest.approx(2.0)  # weights 1/3, 1/3, 1/3, 1: mean 1/2
     assert span_token_scale([example], 0.0) == pytest.approx(1.0)
 
@@ -212,52 +210,37 @@ def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path,
     assert "Figures on out-of-fold predictions for all 3 training articles" in (pair / "MODEL_CARD.md").read_text()
 
 
-def test_token_signals_and_line_context_reach_the_exported_model(tiny_corpus: Path, tmp_path: Path):
+def test_the_exported_model_reads_like_the_torch_network(tiny_corpus: Path, tmp_path: Path):
     import torch
 
     from propscope.model.export import export_model
-    from propscope.model.features import TOKEN_FEATURE_NAMES, ArticleSignals, token_features
-    from propscope.model.inference import TOKEN_FEATURES_INPUT, OnnxModel
+    from propscope.model.features import ArticleSignals
+    from propscope.model.inference import OnnxModel
     from propscope.model.training import encoder_directory, train_network
-    from propscope.model.windows import line_tokens, window_features
 
     base = tiny_config(tiny_corpus, tmp_path / "model")
-    config = replace(
-        base,
-        model=replace(base.model, token_signals=True, line_context=True),
-        training=replace(base.training, epochs=2),
-    )
+    config = replace(base, training=replace(base.training, epochs=1))
     network = train_network(config, load_corpus(config), progress=lambda line: None)
-    assert network.token_projection.weight.abs().sum() > 0  # it starts at zero: training moved it
     meta = {"window_tokens": 32, "stride": 16, "techniques": list(TECHNIQUE_NAMES), "config": config.to_dict()}
-    export_model(network, encoder_directory(), tmp_path / "signals", meta)
-    model = OnnxModel(tmp_path / "signals")
-    assert model.reads_token_features and model.line_context
-    assert TOKEN_FEATURES_INPUT in {i.name for i in model.session.get_inputs()}
+    export_model(network, encoder_directory(), tmp_path / "exported", meta)
+    model = OnnxModel(tmp_path / "exported")
 
     text = "Jobs first\n\nJOBS FIRST, they chanted. Jobs first!\nCan we trust the mayor?\n"
     encoded = model.encode(text)
     window = encoded.windows[0]
-    ids, mask = model.tokenizer.batch(encoded.tokens, [window])
-    signals = window_features(token_features(text, encoded.tokens.offsets), [window])
-    assert signals.shape[-1] == len(TOKEN_FEATURE_NAMES)
-    ids, mask, signals = (torch.from_numpy(array) for array in (ids, mask, signals))
+    ids, mask = (torch.from_numpy(array) for array in model.tokenizer.batch(encoded.tokens, [window]))
     start = text.index("trust")
     first, last = encoded.tokens.token_range(start, start + 5)
-    line = line_tokens(text, encoded.tokens, window, start, start + 5)
     with torch.no_grad():
-        hidden = network.encode(ids, mask, signals)
-        flat = network.encode(ids, mask, torch.zeros_like(signals))
+        hidden = network.encode(ids, mask)
         logits = network.classify(
             hidden,
             mask,
             torch.zeros(1, dtype=torch.long),
             torch.tensor([[first, last]]),
             torch.from_numpy(ArticleSignals(text).features(start, start + 5)[None]),
-            torch.tensor([line]),
         )
     n = window.end - window.start + 2
     assert np.allclose(encoded.hidden[0, :n], hidden[0].numpy(), atol=1e-3)
-    assert not np.allclose(hidden.numpy(), flat.numpy(), atol=1e-4)  # the signals change what the encoder sees
     expected = torch.softmax(logits, dim=-1).numpy()
     assert np.allclose(model.classify(encoded, [(start, start + 5)]), expected, atol=1e-3)

@@ -9,7 +9,6 @@ from propscope.model.windows import (
     WindowTokenizer,
     best_window,
     bio_tags,
-    line_tokens,
     merge_windows,
     owner_windows,
     run_lengths,
@@ -72,15 +71,6 @@ def test_batch_adds_special_tokens_and_pads(tokenizer):
     assert ids.shape == (len(windows), 10)
     assert (ids[:, 0] == tokenizer.cls_id).all()
     assert np.array_equal(mask.sum(axis=1), [w.end - w.start + 2 for w in windows])
-
-
-def test_line_tokens_hold_the_spans_line_clipped_to_the_window(tokenizer):
-    text = "one two\nthree four five six seven eight nine\nten"
-    tokens = tokenizer.tokenize(text)
-    start = text.index("four")
-    assert line_tokens(text, tokens, Window(0, 11), start, start + 4) == (2, 9)  # "three" .. "nine"
-    assert line_tokens(text, tokens, Window(4, 12), start, start + 4) == (0, 5)  # clipped, relative to the window
-    assert line_tokens(text, tokens, Window(9, 12), start, start + 4) == (0, 1)  # line outside: the nearest token
 
 
 def test_span_windows_vote_where_they_hold_the_whole_span():

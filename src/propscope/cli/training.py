@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated
@@ -29,6 +30,12 @@ def _progress(line: str) -> None:
     stderr.print(line, highlight=False)
 
 
+def _command_line(*words: str | Path, overrides: list[str] | None) -> str:
+    """How this run was asked for, as a shell would take it: model cards record it so it can be rerun."""
+    settings = [word for item in overrides or [] for word in ("--set", item)]
+    return shlex.join(["propscope", *map(str, words), *settings])
+
+
 @app.command()
 @reports_errors
 def train(
@@ -41,7 +48,8 @@ def train(
 
     extra = [f"export.output={str(output)!r}"] if output is not None else []
     settings = with_overrides(load_config(config), [*(overrides or []), *extra])
-    directory = _recipe().train(settings, progress=_progress)
+    command = _command_line("train", "--config", config, *(["-o", output] if output else []), overrides=overrides)
+    directory = _recipe().train(settings, progress=_progress, command=command)
     stderr.print(f"model written to {directory}")
 
 
@@ -65,5 +73,9 @@ def ensemble(
     from propscope.model.config import load_config, with_overrides
 
     settings = with_overrides(load_config(config), overrides or [])
-    directory = _recipe().build_ensemble(settings, members, output, progress=_progress, fold_works=folds)
+    named_folds = [word for work in folds or [] for word in ("--folds", work)]
+    command = _command_line("ensemble", *members, "-o", output, "--config", config, *named_folds, overrides=overrides)
+    directory = _recipe().build_ensemble(
+        settings, members, output, progress=_progress, fold_works=folds, command=command
+    )
     stderr.print(f"ensemble written to {directory}")

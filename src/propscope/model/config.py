@@ -33,8 +33,6 @@ class ModelConfig:
     span_hidden: int = 256
     dropout: float = 0.1
     attention_dropout: float = 0.1  # the encoder's own; 0 trains about 1.7x faster on CPU (random masks are costly)
-    token_signals: bool = False  # per-word-piece surface signals (repeats, casing, quotes) added to the encoder input
-    line_context: bool = False  # the technique classifier also reads the mean state of the span's line
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from propscope.model.inference import CLASSIFIER_FILE, ENCODER_FILE, META_FILE, TOKEN_FEATURES_INPUT, TOKENIZER_FILE
+from propscope.model.inference import CLASSIFIER_FILE, ENCODER_FILE, META_FILE, TOKENIZER_FILE
 
 ONNX_OPSET = 17
 
@@ -24,8 +24,6 @@ def export_model(model: Any, encoder_dir: Path, output: Path, meta: dict[str, An
     wrapper = ExportedEncoder(model).eval()
     ones = torch.ones((2, 16), dtype=torch.long)
     inputs = {"input_ids": ones, "attention_mask": ones}
-    if model.token_projection is not None:
-        inputs[TOKEN_FEATURES_INPUT] = torch.zeros((2, 16, model.token_projection.in_features))
     with torch.no_grad():
         torch.onnx.export(
             wrapper,

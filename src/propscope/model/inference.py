@@ -17,23 +17,20 @@ import numpy as np
 
 from propscope.errors import ModelError
 from propscope.model.calibration import Calibration
-from propscope.model.features import ArticleSignals, token_features
+from propscope.model.features import ArticleSignals
 from propscope.model.windows import (
     O,
     Tokens,
     Window,
     WindowTokenizer,
-    line_tokens,
     merge_windows,
     span_windows,
-    window_features,
 )
 
 ENCODER_FILE = "encoder.onnx"
 CLASSIFIER_FILE = "classifier.npz"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "meta.json"
-TOKEN_FEATURES_INPUT = "token_features"  # an encoder input only where the network was trained with token signals
 # One window per ONNX run: its attention scores stay in cache. Measured on 2 cores: 1.14x (fp32) to 1.37x (int8)
 # the throughput of 16 windows per run on one thread, and no slower on two.
 WINDOWS_PER_RUN = 1
@@ -54,7 +51,8 @@ class EncodedText:
 class DetectedSpan:
     start: int
     end: int
-    score: float
+    score: float  # mean span probability of its word pieces
+    peak: float  # the highest one
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -62,17 +60,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def pool_span(
-    hidden: np.ndarray, mask_length: int, first: int, last: int, line: tuple[int, int] | None = None
-) -> np.ndarray:
-    """Span mean, window mean and (given its tokens) line mean of one window's hidden states.
+def pool_span(hidden: np.ndarray, mask_length: int, first: int, last: int) -> np.ndarray:
+    """Span mean and window mean of one window's hidden states.
 
     Token ranges are relative to the window; positions in ``hidden`` are one later, after [CLS].
     """
-    pooled = [hidden[first + 1 : last + 1].mean(axis=0), hidden[1 : mask_length - 1].mean(axis=0)]
-    if line is not None:
-        pooled.append(hidden[line[0] + 1 : line[1] + 1].mean(axis=0))
-    return np.concatenate(pooled)
+    return np.concatenate([hidden[first + 1 : last + 1].mean(axis=0), hidden[1 : mask_length - 1].mean(axis=0)])
 
 
 class TechniqueClassifier:
@@ -108,12 +101,15 @@ class Decoding:
     are inside, inside runs at most ``max_gap`` tokens apart join, and runs shorter than
     ``min_tokens`` are dropped: the span metric punishes scattered fragments. A kept run then grows
     over neighbours whose own probability reaches the threshold, so smoothing does not clip its edges.
+    Last, a span needs one word piece at ``peak`` or above: a low threshold finds a passage's full
+    extent, but a run that never rises above it is mostly noise.
     """
 
     threshold: float = 0.5
     smoothing: int = 1
     max_gap: int = 0
     min_tokens: int = 1
+    peak: float = 0.0
 
 
 def decode_spans(encoded: EncodedText, decoding: Decoding) -> list[DetectedSpan]:
@@ -136,9 +132,10 @@ def decode_spans(encoded: EncodedText, decoding: Decoding) -> list[DetectedSpan]
             first -= 1
         while last < len(raw) and raw[last] >= decoding.threshold:
             last += 1
+        inside = raw[first:last]
         start, end = _tidy_bounds(text, int(offsets[first, 0]), int(offsets[last - 1, 1]))
-        if any(c.isalnum() for c in text[start:end]):
-            spans.append(DetectedSpan(start, end, float(encoded.span_probability[first:last].mean())))
+        if inside.max() >= decoding.peak and any(c.isalnum() for c in text[start:end]):
+            spans.append(DetectedSpan(start, end, float(inside.mean()), float(inside.max())))
     return spans
 
 
@@ -162,9 +159,7 @@ class OnnxModel:
             )
         except (OSError, KeyError, ValueError) as err:
             raise ModelError(f"{self.directory}: not a usable PropScope model ({err})") from None
-        self.reads_token_features = TOKEN_FEATURES_INPUT in {i.name for i in self.session.get_inputs()}
         settings = self.meta.get("config", {}).get("model", {})
-        self.line_context = bool(settings.get("line_context", False))
         self.weighted_windows = settings.get("window_merge", "centre") == "weighted"
         self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
         self.decoding = Decoding(**self.meta.get("decoding", {}))
@@ -177,15 +172,11 @@ class OnnxModel:
     def encode(self, text: str) -> EncodedText:
         tokens = self.tokenizer.tokenize(text)
         windows = self.tokenizer.windows(len(tokens))
-        signals = token_features(text, tokens.offsets) if self.reads_token_features else None
         hidden_parts, bio_parts = [], []
         for first in range(0, len(windows), WINDOWS_PER_RUN):
             run = windows[first : first + WINDOWS_PER_RUN]
             input_ids, mask = self.tokenizer.batch(tokens, run)
-            inputs = {"input_ids": input_ids, "attention_mask": mask}
-            if signals is not None:
-                inputs[TOKEN_FEATURES_INPUT] = window_features(signals, run)
-            bio, hidden = self.session.run(None, inputs)
+            bio, hidden = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
             width = self.tokenizer.content + 2
             pad = ((0, 0), (0, width - hidden.shape[1]), (0, 0))
             hidden_parts.append(np.pad(hidden, pad))
@@ -220,7 +211,6 @@ class OnnxModel:
                     window.end - window.start + 2,
                     first - window.start,
                     min(last, window.end) - window.start,
-                    line_tokens(encoded.text, encoded.tokens, window, start, end) if self.line_context else None,
                 )
                 rows.append(np.concatenate([pooled, features]))
                 owners.append((number, vote))

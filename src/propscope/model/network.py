@@ -19,38 +19,24 @@ class JointModel(nn.Module):
         n_features: int,
         span_hidden: int,
         dropout: float,
-        n_token_features: int = 0,
-        line_context: bool = False,
     ) -> None:
         super().__init__()
-        self.line_context = line_context
         self.encoder = encoder
         width = encoder.config.hidden_size
-        # Surface signals per word piece, added to its word embedding so that attention can carry them to
-        # the neighbours; zero at first, so training starts from the pretrained encoder exactly.
-        self.token_projection = nn.Linear(n_token_features, width) if n_token_features else None
-        if self.token_projection is not None:
-            nn.init.zeros_(self.token_projection.weight)
-            nn.init.zeros_(self.token_projection.bias)
         self.dropout = nn.Dropout(dropout)
         self.tagger = nn.Linear(width, len(BIO_TAGS))
         self.classifier = nn.Sequential(
-            nn.Linear((3 if line_context else 2) * width + n_features, span_hidden),
+            nn.Linear(2 * width + n_features, span_hidden),
             nn.ReLU(),
             nn.Dropout(dropout),
             nn.Linear(span_hidden, n_techniques),
         )
 
-    def encode(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_features: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         token_types = torch.zeros_like(input_ids)
-        if self.token_projection is None:
-            tokens = {"input_ids": input_ids}
-        else:
-            embeddings = self.encoder.embeddings.word_embeddings(input_ids) + self.token_projection(token_features)
-            tokens = {"inputs_embeds": embeddings}
-        return self.encoder(**tokens, attention_mask=attention_mask, token_type_ids=token_types).last_hidden_state
+        return self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_types
+        ).last_hidden_state
 
     def tag_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.tagger(self.dropout(hidden))
@@ -62,12 +48,8 @@ class JointModel(nn.Module):
         span_rows: torch.Tensor,
         span_tokens: torch.Tensor,
         features: torch.Tensor,
-        span_lines: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Technique logits for spans given as window row and token ``[first, last)`` (no [CLS]).
-
-        ``span_lines``: the tokens of each span's line(s) in its window, read where ``line_context`` is on.
-        """
+        """Technique logits for spans given as window row and token ``[first, last)`` (no [CLS])."""
         positions = torch.arange(hidden.shape[1], device=hidden.device)
         rows = hidden[span_rows]
 
@@ -77,22 +59,17 @@ class JointModel(nn.Module):
 
         lengths = attention_mask[span_rows].sum(dim=1, keepdim=True)
         pooled = [mean_over(span_tokens[:, :1] + 1, span_tokens[:, 1:] + 1), mean_over(1, lengths - 1)]
-        if self.line_context:
-            pooled.append(mean_over(span_lines[:, :1] + 1, span_lines[:, 1:] + 1))
         inputs = torch.cat([*pooled, features], dim=1)
         return self.classifier(self.dropout(inputs))
 
 
 class ExportedEncoder(nn.Module):
-    """What goes into ONNX: windows (and their token signals, where the network reads them) in, BIO
-    probabilities and hidden states out."""
+    """What goes into ONNX: windows in, BIO probabilities and hidden states out."""
 
     def __init__(self, model: JointModel) -> None:
         super().__init__()
         self.model = model
 
-    def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_features: torch.Tensor | None = None
-    ):
-        hidden = self.model.encode(input_ids, attention_mask, token_features)
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        hidden = self.model.encode(input_ids, attention_mask)
         return torch.softmax(self.model.tagger(hidden), dim=-1), hidden

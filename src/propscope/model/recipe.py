@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from propscope.model.calibration import Calibration, expected_calibration_error,
 from propscope.model.config import Config
 from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
 from propscope.model.export import export_model, quantize_model, store_weights_as_fp16, write_meta
-from propscope.model.features import FEATURE_NAMES, TOKEN_FEATURE_NAMES
+from propscope.model.features import FEATURE_NAMES
 from propscope.model.inference import ENCODER_FILE, META_FILE, Decoding, EncodedText, OnnxModel, decode_spans
 from propscope.model.training import Corpus, cross_fitting_folds, encoder_directory, load_corpus, train_network
 from propscope.pipeline.analyzer import Analyzer
@@ -43,6 +43,7 @@ DECODING_GRID = {
     "max_gap": (0, 2, 4),
     "min_tokens": (1, 2, 3),
 }
+PEAK_GRID = (0.0, 0.5, 0.55, 0.6, 0.65, 0.7)  # searched within each decoding above: it only drops spans
 CARD_FILE = "MODEL_CARD.md"
 
 
@@ -67,10 +68,12 @@ def choose_decoding(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[D
     best, best_f1 = Decoding(), -1.0
     for values in itertools.product(*DECODING_GRID.values()):
         decoding = Decoding(**dict(zip(DECODING_GRID, values, strict=True)))
-        predicted = [Label(a.id, d.start, d.end) for _, a, e in encoded for d in decode_spans(e, decoding)]
-        f1 = span_identification(predicted, gold).overall.f1
-        if f1 > best_f1:
-            best, best_f1 = decoding, f1
+        candidates = [(a.id, d) for _, a, e in encoded for d in decode_spans(e, decoding)]
+        for peak in PEAK_GRID:
+            predicted = [Label(article, d.start, d.end) for article, d in candidates if d.peak >= peak]
+            f1 = span_identification(predicted, gold).overall.f1
+            if f1 > best_f1:
+                best, best_f1 = replace(decoding, peak=peak), f1
     return best, best_f1
 
 
@@ -129,7 +132,6 @@ def _base_meta(config: Config) -> dict[str, Any]:
         "stride": config.model.stride,
         "techniques": list(TECHNIQUE_NAMES),
         "features": list(FEATURE_NAMES),
-        "token_features": list(TOKEN_FEATURE_NAMES) if config.model.token_signals else [],
         "config": config.to_dict(),
     }
 
@@ -193,7 +195,8 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
+def train(config: Config, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
+    """``command``: the command line that asked for this model, recorded in its card so it can be rerun."""
     corpus = load_corpus(config)
     output = Path(config.export.output)
     work = output.parent / f"{output.name}.work"
@@ -218,7 +221,7 @@ def train(config: Config, progress: Callable[[str], None] = log.info) -> Path:
         f"decoding {decoding}; held out: span F1 {figures['si']['f1']:.4f}, technique F1 {figures['tc']['f1']:.4f}, "
         f"full task {figures['flc']['f1']:.4f}"
     )
-    meta.update(decoding=asdict(decoding), held_out_figures=figures)
+    meta.update(command=command, decoding=asdict(decoding), held_out_figures=figures)
     write_meta(fp32, meta)
     quantize_model(fp32, int8)
     evaluations = {"fp32": _validate(fp32, corpus), "int8": _validate(int8, corpus)}
@@ -266,6 +269,7 @@ def build_ensemble(
     output: Path,
     progress: Callable[[str], None] = log.info,
     fold_works: list[Path] | None = None,
+    command: str = "",
 ) -> Path:
     """An ensemble folder over trained model folders: decoding and calibration chosen on held-out articles,
     then validated.
@@ -290,6 +294,7 @@ def build_ensemble(
     meta: dict[str, Any] = {
         "name": output.name,
         "created": dt.date.today().isoformat(),
+        "command": command,
         "members": [os.path.relpath(m.resolve(), output.resolve()) for m in members],
         "member_digests": [member_digest(m) for m in members],
         "window_tokens": first.meta["window_tokens"],
@@ -329,7 +334,7 @@ def ensemble_card(meta: dict[str, Any], directory: Path) -> str:
     members = "\n".join(f"- `{m}`" for m in meta["members"])
     return f"""# PropScope model `{meta["name"]}` (ensemble)
 
-Created {meta["created"]} by `propscope ensemble` over these members (each with its own card):
+Created {meta["created"]} by {_command_text(meta, "propscope ensemble")} over these members (each with its own card):
 
 {members}
 
@@ -350,6 +355,10 @@ after. It costs one encoder pass per member, so it is slower than one model.
 """
 
 
+def _command_text(meta: dict[str, Any], program: str) -> str:
+    return f"`{meta['command']}`" if meta.get("command") else f"`{program}` called from Python"
+
+
 def _figures_table(validation: dict[str, dict]) -> str:
     rows = ["| weights | span F1 (P / R) | technique micro-F1 | full-task F1 (P / R) |", "|---|---|---|---|"]
     for name, figures in validation.items():
@@ -362,20 +371,15 @@ def _figures_table(validation: dict[str, dict]) -> str:
 
 
 def _decoding_text(decoding: dict[str, Any]) -> str:
-    return (
-        f"threshold {decoding['threshold']}, probabilities averaged over {decoding['smoothing']} tokens, "
-        f"gaps of up to {decoding['max_gap']} tokens joined and runs under {decoding['min_tokens']} tokens dropped"
-    )
-
-
-def _token_signals_text(meta: dict[str, Any]) -> str:
-    names = meta.get("token_features")
-    if not names:
-        return ""
-    return (
-        f" (each word piece's embedding plus a learnt projection of {len(names)} signals of its word: "
-        f"{', '.join(names)})"
-    )
+    steps = [
+        f"threshold {decoding['threshold']}",
+        f"probabilities averaged over {decoding['smoothing']} tokens",
+        f"gaps of up to {decoding['max_gap']} tokens joined",
+        f"runs under {decoding['min_tokens']} tokens dropped",
+    ]
+    if decoding.get("peak"):
+        steps.append(f"spans without a word piece at {decoding['peak']} or above dropped")
+    return f"{', '.join(steps[:-1])} and {steps[-1]}"
 
 
 def _merge_text(model: dict[str, Any]) -> str:
@@ -446,16 +450,16 @@ def model_card(meta: dict[str, Any], directory: Path) -> str:
     t, m, d = meta["config"]["training"], meta["config"]["model"], meta["config"]["data"]
     return f"""# PropScope model `{meta["name"]}`
 
-Created {meta["created"]} by `propscope train --config configs/default.toml`.
+Created {meta["created"]} by {_command_text(meta, "propscope train")}.
 
 ## What it does
 Finds the passages of a news article that use one of the 14 propaganda techniques of the Propaganda
 Techniques Corpus and names the technique. One encoder reads the article in overlapping windows of
-{m["window_tokens"]} word pieces (every {m["stride"]}){_token_signals_text(meta)};
+{m["window_tokens"]} word pieces (every {m["stride"]});
 a BIO tagger gives each word piece the probability of lying in a technique span ({_merge_text(m)}), and spans are
 decoded with {_decoding_text(meta["decoding"])} (chosen on
 {_held_out_name(meta)}, span F1 {meta["held_out_figures"]["si"]["f1"]:.4f} there); a two-layer classifier over the
-span's mean state, the window's mean state{", the mean state of the span's line" if m.get("line_context") else ""} and
+span's mean state, the window's mean state and
 {len(meta["features"])} surface signals
 ({", ".join(meta["features"])}) names each span's technique{_vote_text(m)}. A span's score is its mean span
 probability times the probability of its technique, mapped through Platt scaling fitted on

@@ -23,8 +23,8 @@ from propscope.corpus.memes import read_memes
 from propscope.document import Article
 from propscope.errors import InputError
 from propscope.model.config import Config
-from propscope.model.features import FEATURE_NAMES, TOKEN_FEATURE_NAMES, ArticleSignals, token_features
-from propscope.model.windows import WindowTokenizer, bio_tags, line_tokens, run_lengths, window_features
+from propscope.model.features import FEATURE_NAMES, ArticleSignals
+from propscope.model.windows import WindowTokenizer, bio_tags, run_lengths
 from propscope.techniques import TECHNIQUE_NAMES
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,8 @@ class WindowExample:
     tags: np.ndarray  # BIO per position, IGNORE on [CLS] and [SEP]
     span_lengths: np.ndarray  # per position, the length in tokens of the gold span it lies in (0 outside)
     span_tokens: np.ndarray  # [k, 2] token [first, last) inside the window, without [CLS]
-    span_lines: np.ndarray  # [k, 2] the same for the span's line(s), clipped to the window
     span_labels: np.ndarray  # [k]
     span_features: np.ndarray  # [k, features]
-    token_features: np.ndarray  # [positions, token features], zeros on [CLS] and [SEP]
 
 
 @dataclass
@@ -118,7 +116,6 @@ def window_examples(
         tags = bio_tags(tokens, [(g.start, g.end) for g in gold]) if tagged else np.full(len(tokens), IGNORE)
         lengths = run_lengths(tags)
         signals = ArticleSignals(article.text)
-        token_signals = token_features(article.text, tokens.offsets)
         spans = [(g, *tokens.token_range(g.start, g.end)) for g in gold]
         for window in tokenizer.windows(len(tokens), stride):
             ids, _ = tokenizer.batch(tokens, [window])
@@ -133,17 +130,12 @@ def window_examples(
                     span_tokens=np.array(
                         [(f - window.start, e - window.start) for _, f, e in inside], dtype=np.int64
                     ).reshape(-1, 2),
-                    span_lines=np.array(
-                        [line_tokens(article.text, tokens, window, g.start, g.end) for g, _, _ in inside],
-                        dtype=np.int64,
-                    ).reshape(-1, 2),
                     span_labels=np.array([index[g.technique] for g, _, _ in inside], dtype=np.int64),
                     span_features=np.stack([signals.features(g.start, g.end) for g, _, _ in inside]).reshape(
                         -1, len(FEATURE_NAMES)
                     )
                     if inside
                     else np.zeros((0, len(FEATURE_NAMES)), np.float32),
-                    token_features=window_features(token_signals, [window])[0],
                 )
             )
     return examples
@@ -152,12 +144,10 @@ def window_examples(
 class Batch(NamedTuple):
     input_ids: Any
     mask: Any
-    token_signals: Any
     tags: Any
     span_lengths: Any
     rows: Any  # the batch row of each span
     span_tokens: Any
-    span_lines: Any
     span_labels: Any
     features: Any
 
@@ -170,20 +160,17 @@ def collate(batch: list[WindowExample]) -> Batch:
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     tags = torch.full((len(batch), width), IGNORE, dtype=torch.long)
     lengths = torch.zeros((len(batch), width), dtype=torch.long)
-    token_signals = torch.zeros((len(batch), width, len(TOKEN_FEATURE_NAMES)))
     for row, e in enumerate(batch):
         n = len(e.input_ids)
         input_ids[row, :n] = torch.from_numpy(e.input_ids)
         mask[row, :n] = 1
         tags[row, :n] = torch.from_numpy(e.tags)
         lengths[row, :n] = torch.from_numpy(e.span_lengths)
-        token_signals[row, :n] = torch.from_numpy(e.token_features)
     rows = torch.tensor([row for row, e in enumerate(batch) for _ in range(len(e.span_labels))], dtype=torch.long)
     span_tokens = torch.from_numpy(np.concatenate([e.span_tokens for e in batch]))
-    span_lines = torch.from_numpy(np.concatenate([e.span_lines for e in batch]))
     span_labels = torch.from_numpy(np.concatenate([e.span_labels for e in batch]))
     features = torch.from_numpy(np.concatenate([e.span_features for e in batch]).astype(np.float32))
-    return Batch(input_ids, mask, token_signals, tags, lengths, rows, span_tokens, span_lines, span_labels, features)
+    return Batch(input_ids, mask, tags, lengths, rows, span_tokens, span_labels, features)
 
 
 def class_weights(examples: list[WindowExample], scheme: str):
@@ -268,8 +255,6 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         n_features=len(FEATURE_NAMES),
         span_hidden=config.model.span_hidden,
         dropout=config.model.dropout,
-        n_token_features=len(TOKEN_FEATURE_NAMES) if config.model.token_signals else 0,
-        line_context=config.model.line_context,
     )
     t = config.training
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
@@ -301,12 +286,12 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         for index, batch in enumerate(_batches(examples, memes, t.batch_size, order)):
             b = collate(batch)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
-                hidden = model.encode(b.input_ids, b.mask, b.token_signals)
+                hidden = model.encode(b.input_ids, b.mask)
                 loss = torch.zeros(())
                 if (b.tags != IGNORE).any():  # batches of memes alone have no tags
                     loss = tag_loss(model.tag_logits(hidden).float(), b.tags, b.span_lengths, power, span_scale)
                 if len(b.span_labels):
-                    logits = model.classify(hidden, b.mask, b.rows, b.span_tokens, b.features, b.span_lines)
+                    logits = model.classify(hidden, b.mask, b.rows, b.span_tokens, b.features)
                     loss = loss + span_loss(logits.float(), b.span_labels)
             optimizer.zero_grad()
             loss.backward()

@@ -12,7 +12,6 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from propscope.document import merge_intervals
-from propscope.model.features import line_bounds
 
 O, B, I = 0, 1, 2  # noqa: E741 - the BIO tag names are the convention
 BIO_TAGS = ("O", "B", "I")
@@ -95,25 +94,6 @@ class WindowTokenizer:
             input_ids[row, n + 1] = self.sep_id
             mask[row, : n + 2] = 1
         return input_ids, mask
-
-
-def line_tokens(text: str, tokens: Tokens, window: Window, start: int, end: int) -> tuple[int, int]:
-    """The tokens of the line(s) holding characters ``[start, end)``, inside ``window`` and relative to it."""
-    first, last = tokens.token_range(*line_bounds(text, start, end))
-    first, last = max(first, window.start), min(last, window.end)
-    if first >= last:  # a span with no word pieces of its own: its nearest token
-        first = min(max(tokens.token_range(start, end)[0], window.start), window.end - 1)
-        last = first + 1
-    return first - window.start, last - window.start
-
-
-def window_features(features: np.ndarray, windows: list[Window]) -> np.ndarray:
-    """Per-token feature rows laid out like ``WindowTokenizer.batch``'s ids: zeros at [CLS], [SEP], padding."""
-    width = max(w.end - w.start for w in windows) + 2
-    laid_out = np.zeros((len(windows), width, features.shape[1]), dtype=np.float32)
-    for row, w in enumerate(windows):
-        laid_out[row, 1 : w.end - w.start + 1] = features[w.start : w.end]
-    return laid_out
 
 
 def owner_windows(windows: list[Window], n_tokens: int) -> np.ndarray:
