@@ -31,7 +31,7 @@ def main() -> None:
     corpus = load_corpus(config)
     output = Path(config.export.output)
     encoded = encode_all(cross_fitted_models(config, corpus, output.parent / f"{output.name}.work", logging.info))
-    decoding, _ = choose_decoding(encoded, corpus.labels)
+    decoding = choose_decoding(encoded, corpus.labels)
     figures = held_out_figures(encoded, decoding, corpus.labels)
     print(f"settings: {' '.join(args.overrides) or '(config as is)'}; decoding: {decoding}")
     print("| task | precision | recall | F1 |\n|---|---|---|---|")
