@@ -45,19 +45,29 @@ def timed(function, repeats: int) -> list[float]:
     return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="default")
+def parser_with_data(description: str | None) -> argparse.ArgumentParser:
+    """The options every speed script shares: where the validation split is and how many threads run."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "ptc-v2")
     parser.add_argument("--threads", type=int, default=2)
+    return parser
+
+
+def validation_articles(data: Path) -> tuple[set[str], list[Article]]:
+    ids = set(read_ids(data / "splits" / "validation-ids.txt"))
+    return ids, load_articles(data / "train-articles", ids)
+
+
+def main() -> None:
+    parser = parser_with_data(__doc__)
+    parser.add_argument("--model", default="default")
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
 
     directory = model_directory(args.model)
     load_times = timed(lambda: load_model(directory, threads=args.threads), 3)
     analyzer = Analyzer(load_model(directory, threads=args.threads))
-    ids = set(read_ids(args.data / "splits" / "validation-ids.txt"))
-    articles = load_articles(args.data / "train-articles", ids)
+    ids, articles = validation_articles(args.data)
     gold = [label for label in read_labels(args.data / "train-task-flc-tc.labels") if label.article_id in ids]
 
     evaluation = evaluate_analyzer(analyzer, articles, gold)

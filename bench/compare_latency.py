@@ -8,27 +8,21 @@ process shows whether a difference between models is theirs or the machine's.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
-from pathlib import Path
 
-from benchmark import REPO, article_of_words
+from benchmark import article_of_words, parser_with_data, validation_articles
 
-from propscope.corpus import load_articles, read_ids
 from propscope.model.ensemble import load_model
 from propscope.pipeline.analyzer import Analyzer, model_directory
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_with_data(__doc__)
     parser.add_argument("models", nargs="+")
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "ptc-v2")
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
-    ids = set(read_ids(args.data / "splits" / "validation-ids.txt"))
-    sample = article_of_words(load_articles(args.data / "train-articles", ids), 800)
+    sample = article_of_words(validation_articles(args.data)[1], 800)
     analyzers = {name: Analyzer(load_model(model_directory(name), threads=args.threads)) for name in args.models}
     for analyzer in analyzers.values():
         analyzer.analyze(sample)  # warm-up
