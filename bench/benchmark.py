@@ -53,9 +53,8 @@ def parser_with_data(description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def validation_articles(data: Path) -> tuple[set[str], list[Article]]:
-    ids = set(read_ids(data / "splits" / "validation-ids.txt"))
-    return ids, load_articles(data / "train-articles", ids)
+def validation_articles(data: Path) -> list[Article]:
+    return load_articles(data / "train-articles", set(read_ids(data / "splits" / "validation-ids.txt")))
 
 
 def main() -> None:
@@ -67,7 +66,8 @@ def main() -> None:
     directory = model_directory(args.model)
     load_times = timed(lambda: load_model(directory, threads=args.threads), 3)
     analyzer = Analyzer(load_model(directory, threads=args.threads))
-    ids, articles = validation_articles(args.data)
+    articles = validation_articles(args.data)
+    ids = {article.id for article in articles}
     gold = [label for label in read_labels(args.data / "train-task-flc-tc.labels") if label.article_id in ids]
 
     evaluation = evaluate_analyzer(analyzer, articles, gold)

@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("models", nargs="+")
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
-    sample = article_of_words(validation_articles(args.data)[1], 800)
+    sample = article_of_words(validation_articles(args.data), 800)
     analyzers = {name: Analyzer(load_model(model_directory(name), threads=args.threads)) for name in args.models}
     for analyzer in analyzers.values():
         analyzer.analyze(sample)  # warm-up

@@ -133,9 +133,10 @@ def decode_spans(encoded: EncodedText, decoding: Decoding) -> list[DetectedSpan]
         while last < len(raw) and raw[last] >= decoding.threshold:
             last += 1
         inside = raw[first:last]
+        peak = float(inside.max())
         start, end = _tidy_bounds(text, int(offsets[first, 0]), int(offsets[last - 1, 1]))
-        if inside.max() >= decoding.peak and any(c.isalnum() for c in text[start:end]):
-            spans.append(DetectedSpan(start, end, float(inside.mean()), float(inside.max())))
+        if peak >= decoding.peak and any(c.isalnum() for c in text[start:end]):
+            spans.append(DetectedSpan(start, end, float(inside.mean()), peak))
     return spans
 
 

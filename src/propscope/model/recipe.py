@@ -99,9 +99,15 @@ def held_out_figures(encoded: Encoded, decoding: Decoding, labels: dict[str, lis
     return evaluate_encoded(((Analyzer(model), article, e) for model, article, e in encoded), gold).as_dict()
 
 
-def _figures_line(figures: dict[str, Any]) -> str:
+def _choose_reading(
+    held_out: Encoded, labels: dict[str, list[Label]], progress: Callable[[str], None]
+) -> dict[str, Any]:
+    """The decoding and the held-out figures it gives, as meta.json records them."""
+    decoding = choose_decoding(held_out, labels)
+    figures = held_out_figures(held_out, decoding, labels)
     si, tc, flc = (figures[task]["f1"] for task in ("si", "tc", "flc"))
-    return f"span F1 {si:.4f}, technique F1 {tc:.4f}, full task {flc:.4f}"
+    progress(f"decoding {decoding}; held out: span F1 {si:.4f}, technique F1 {tc:.4f}, full task {flc:.4f}")
+    return {"decoding": asdict(decoding), "held_out_figures": figures}
 
 
 def _outcomes(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray]:
@@ -231,10 +237,7 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
         progress("exporting to ONNX")
         export_model(model, encoder_directory(), fp32, meta)
     chosen_on = held_out or encode_all([(OnnxModel(fp32), corpus.dev)])
-    decoding = choose_decoding(chosen_on, corpus.labels)
-    figures = held_out_figures(chosen_on, decoding, corpus.labels)
-    progress(f"decoding {decoding}; held out: {_figures_line(figures)}")
-    meta.update(command=command, decoding=asdict(decoding), held_out_figures=figures)
+    meta.update(command=command, **_choose_reading(chosen_on, corpus.labels, progress))
     write_meta(fp32, meta)
     quantize_model(fp32, int8)
     evaluations = {"fp32": _validate(fp32, corpus), "int8": _validate(int8, corpus)}
@@ -316,10 +319,7 @@ def build_ensemble(
         "config": config.to_dict(),
         "held_out_articles": len(held_out),
     }
-    decoding = choose_decoding(held_out, corpus.labels)
-    figures = held_out_figures(held_out, decoding, corpus.labels)
-    progress(f"decoding {decoding}; held out: {_figures_line(figures)}")
-    meta.update(decoding=asdict(decoding), held_out_figures=figures)
+    meta.update(_choose_reading(held_out, corpus.labels, progress))
     write_meta(output, meta)
     meta["validation"] = {"ensemble": _validate(output, corpus).as_dict()}
     calibrate_and_document(output, held_out, corpus, meta, progress, card=ensemble_card)
