@@ -100,6 +100,12 @@ class Analysis:
             technique_counts=dict(counts.most_common()),
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows an analysis as the page does: highlighted article, legend and tooltips."""
+        from propscope.render.html import render_fragment  # rendering sits above the data model
+
+        return render_fragment(self)
+
     def to_dict(self) -> dict[str, Any]:
         text = self.article.text
         summary = self.summary

@@ -44,3 +44,17 @@ def test_overlapping_spans_both_stay_visible():
     assert "".join(parser.marked) == text[2:29]
     assert 'class="overlap"' in page
     assert "Exaggeration or minimisation (0.40)" in page and "Loaded language (0.90)" in page
+
+
+def test_an_analysis_renders_itself_in_a_notebook():
+    text = 'Vote now <img src=x onerror="alert(1)"> or regret it'
+    analysis = Analysis.build(Article("1", text), [Span(0, 8, "Slogans", 0.7)], [(0, len(text))])
+    fragment = analysis._repr_html_()
+    parser = _Collector()
+    parser.feed(fragment)
+    assert parser.tags[0] == "div" and "html" not in parser.tags and "script" not in parser.tags
+    assert "img" not in parser.tags and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in fragment
+    assert parser.marked == ["Vote now"]
+    assert 'title="Slogans (0.70): ' in fragment  # the page's tooltip
+    assert fragment.count("<li>") == 14  # the legend names every technique
+    assert "http://" not in fragment and "https://" not in fragment and "<link" not in fragment

@@ -11,17 +11,21 @@ from html import escape
 from propscope.document import Analysis, Span
 from propscope.techniques import TECHNIQUES, get_technique
 
+# Scoped under .propscope, so the same rules style the page and an analysis shown in a notebook.
 _STYLE = """
-body { font: 16px/1.6 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-article { white-space: pre-wrap; border: 1px solid #ddd; border-radius: 6px; padding: 1rem; }
-mark { color: #111; border-radius: 3px; padding: 0 1px; }
-mark.overlap { box-shadow: inset 0 -3px 0 #222; }
-.legend { display: flex; flex-wrap: wrap; gap: .5rem 1rem; margin: 1rem 0; padding: 0; list-style: none; }
-.swatch { display: inline-block; width: 1em; height: 1em; border-radius: 3px; vertical-align: -2px; }
-.bar { display: inline-block; height: .8em; border-radius: 2px; }
-table { border-collapse: collapse; } td, th { padding: .2rem .6rem; text-align: left; }
-.summary { color: #444; }
+.propscope article { white-space: pre-wrap; border: 1px solid #ddd; border-radius: 6px; padding: 1rem; }
+.propscope mark { color: #111; border-radius: 3px; padding: 0 1px; }
+.propscope mark.overlap { box-shadow: inset 0 -3px 0 #222; }
+.propscope .legend { display: flex; flex-wrap: wrap; gap: .5rem 1rem; margin: 1rem 0; padding: 0; list-style: none; }
+.propscope .swatch { display: inline-block; width: 1em; height: 1em; border-radius: 3px; vertical-align: -2px; }
+.propscope .bar { display: inline-block; height: .8em; border-radius: 2px; }
+.propscope table { border-collapse: collapse; }
+.propscope td, .propscope th { padding: .2rem .6rem; text-align: left; }
+.propscope .summary { color: #444; }
 """
+_PAGE_STYLE = (
+    "body { font: 16px/1.6 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }"
+)
 
 
 def _segments(text: str, spans: list[Span]) -> list[tuple[int, int, list[Span]]]:
@@ -80,15 +84,23 @@ def _legend_html() -> str:
     return f'<ul class="legend">{items}</ul>'
 
 
-def render_page(analyses: list[Analysis], title: str = "PropScope analysis") -> str:
-    sections = "".join(
-        f"<section><h2>{escape(a.article.title or a.article.id)}</h2>{_summary_html(a)}"
-        f"<article>{article_html(a)}</article></section>"
-        for a in analyses
+def _section_html(analysis: Analysis) -> str:
+    return (
+        f"<section><h2>{escape(analysis.article.title or analysis.article.id)}</h2>{_summary_html(analysis)}"
+        f"<article>{article_html(analysis)}</article></section>"
     )
+
+
+def render_page(analyses: list[Analysis], title: str = "PropScope analysis") -> str:
+    sections = "".join(_section_html(a) for a in analyses)
     return (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{_legend_html()}{sections}</body></html>\n"
+        f"<title>{escape(title)}</title><style>{_PAGE_STYLE}{_STYLE}</style></head>"
+        f'<body class="propscope"><h1>{escape(title)}</h1>{_legend_html()}{sections}</body></html>\n'
     )
+
+
+def render_fragment(analysis: Analysis) -> str:
+    """One analysis as a self-contained block for a notebook cell: its own scoped style, no scripts or links."""
+    return f'<div class="propscope"><style>{_STYLE}</style>{_legend_html()}{_section_html(analysis)}</div>'
