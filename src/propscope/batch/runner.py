@@ -10,6 +10,7 @@ from pathlib import Path
 
 from propscope.batch.engines import Result, run_local, run_ray
 from propscope.batch.output import LineWriter, keep_rows_of, recover
+from propscope.batch.parquet import ParquetWriter, recover_parts
 from propscope.batch.records import Record, Rejected, count_records, read_records
 
 
@@ -22,6 +23,7 @@ class BatchOptions:
     ray_address: str | None = None
     max_chars: int = 200_000
     ptc_path: Path | None = None
+    output_format: str = "jsonl"  # or "parquet": a folder of part files
 
     def worker_count(self) -> int:
         return self.workers or os.cpu_count() or 1
@@ -64,14 +66,15 @@ def run_batch(
     records = read_records(source)  # fails early on an unreadable input
     summary = BatchSummary(total=count_records(source))
     on_total(summary.total)
-    done = recover(output)
+    parquet = options.output_format == "parquet"
+    done = recover_parts(output) if parquet else recover(output)
     reported = recover(errors_path(output), keys=("id", "where"))
     if options.ptc_path is not None:
         keep_rows_of(options.ptc_path, done)
     seen: set[str] = set()
     started = time.monotonic()
 
-    with LineWriter(output) as out, LineWriter(errors_path(output)) as errors:
+    with ParquetWriter(output) if parquet else LineWriter(output) as out, LineWriter(errors_path(output)) as errors:
         rows_out = LineWriter(options.ptc_path) if options.ptc_path is not None else None
 
         def reject(item: Rejected) -> None:
@@ -110,7 +113,7 @@ def run_batch(
 
 def _write(
     result: Result,
-    out: LineWriter,
+    out: LineWriter | ParquetWriter,
     rows_out: LineWriter | None,
     summary: BatchSummary,
     reject: Callable[[Rejected], None],
