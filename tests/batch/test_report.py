@@ -6,6 +6,7 @@ import pytest
 
 from propscope.batch.report import collect, render_html, write_csv
 from propscope.errors import InputError
+from propscope.techniques import get_technique
 
 
 def analysis_line(article_id: str, text: str, spans: list[tuple[int, int, str]], **meta) -> str:
@@ -70,3 +71,105 @@ def test_a_line_that_is_not_an_analysis_is_named(tmp_path: Path):
     path.write_text('{"id": "1"}\n', encoding="utf-8")
     with pytest.raises(InputError, match="out.jsonl:1"):
         collect(path, "source")
+
+
+def test_parquet_parts_give_the_same_groups(analyses: Path, tmp_path: Path):
+    from propscope.batch.parquet import ParquetWriter
+
+    with ParquetWriter(tmp_path / "out.parquet") as writer:
+        for line in analyses.read_text(encoding="utf-8").splitlines(keepends=True):
+            writer.write(line)
+    from_json, from_parquet = collect(analyses, "source"), collect(tmp_path / "out.parquet", "source")
+    assert [(g.name, g.articles, g.words, g.spans, g.techniques, g.phrases) for g in from_parquet] == [
+        (g.name, g.articles, g.words, g.spans, g.techniques, g.phrases) for g in from_json
+    ]
+
+
+@pytest.fixture
+def timeline(tmp_path: Path) -> Path:
+    text = "Shameful plan. Calm words here."
+    rows = [
+        analysis_line("1", text, [(0, 8, "Loaded_Language")], source="Daily", date="2026-01-05T08:00"),  # a Monday
+        analysis_line("2", text, [(0, 8, "Loaded_Language"), (0, 13, "Doubt")], source="Daily", date="2026-01-11"),
+        analysis_line("3", text, [(15, 20, "Slogans")], source="Daily", date="2026-01-12"),
+        analysis_line("4", text, [], source="Weekly", date="2026-02-01"),
+        analysis_line("5", text, [(0, 8, "Loaded_Language")], source="Weekly", date="not a date"),
+    ]
+    path = tmp_path / "timeline.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_groups_by_source_and_week(timeline: Path):
+    groups = [(g.name, g.period, g.articles, g.spans) for g in collect(timeline, "source", "week")]
+    assert groups == [
+        ("Daily", "2026-01-05", 2, 3),
+        ("Daily", "2026-01-12", 1, 1),
+        ("Weekly", "(unknown)", 1, 1),
+        ("Weekly", "2026-01-26", 1, 0),
+    ]
+
+
+def test_groups_by_month(timeline: Path):
+    assert [(g.name, g.period, g.articles) for g in collect(timeline, "date", "month")] == [
+        ("(unknown)", "", 1),
+        ("2026-01", "", 3),
+        ("2026-02", "", 1),
+    ]
+
+
+def test_period_report_has_time_series_links_and_a_period_column(timeline: Path, tmp_path: Path):
+    groups = collect(timeline, "source", "month")
+    page = render_html(groups, "source", "month")
+    assert page.count("<polyline") == 3  # Daily: loaded language, doubt, slogans; Weekly's only dated month has none
+    assert get_technique("Doubt").colour in page and "Techniques over time" in page
+    assert page.count('<a href="#group-') == len(groups) and 'id="group-0"' in page
+    with (tmp_path / "r.csv").open("w", newline="", encoding="utf-8") as out:
+        write_csv(groups, out)
+    table = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
+    assert [(r["group"], r["period"], r["articles"]) for r in table] == [
+        ("Daily", "2026-01", "3"),
+        ("Weekly", "(unknown)", "1"),
+        ("Weekly", "2026-02", "1"),
+    ]
+
+
+def test_each_group_lists_its_articles_with_their_surest_spans(tmp_path: Path):
+    text = "A <b>shameful</b> plan. Calm words."
+    rows = [
+        json.loads(analysis_line("1", text, [(2, 17, "Loaded_Language"), (18, 22, "Doubt")], source="Daily"))
+        | {"url": "https://example.org/a?x=1&y=2"},
+        json.loads(analysis_line("2", text, [], source="Daily")) | {"url": "javascript:alert(1)"},
+    ]
+    rows[0]["spans"][1]["score"] = 0.95
+    path = tmp_path / "out.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (daily,) = collect(path, "source")
+    assert [a.id for a in daily.top_articles] == ["1", "2"]
+    assert [t for t, _, _ in daily.top_articles[0].spans] == ["Doubt", "Loaded_Language"]
+    page = render_html([daily], "source")
+    assert 'href="https://example.org/a?x=1&amp;y=2"' in page
+    assert "javascript:" not in page and "&lt;b&gt;shameful&lt;/b&gt;" in page and "<b>" not in page
+
+
+def test_a_broken_json_line_is_named(tmp_path: Path):
+    path = tmp_path / "out.jsonl"
+    good = analysis_line("1", "Calm words.", [])
+    path.write_text(good + "\n\n" + good[:20] + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="out.jsonl:3: not a PropScope analysis line"):
+        collect(path, "source")
+
+
+def test_report_command_reads_parquet_parts(analyses: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from propscope.batch.parquet import ParquetWriter
+    from propscope.cli.main import app
+
+    with ParquetWriter(tmp_path / "out.parquet") as writer:
+        writer.write(analyses.read_text(encoding="utf-8").splitlines(keepends=True)[0])
+    done = CliRunner().invoke(app, ["report", str(tmp_path / "out.parquet"), "--every", "week"])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "out.report.html").is_file() and (tmp_path / "out.report.csv").is_file()
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nothing.jsonl")])
+    assert missing.exit_code == 1 and "nothing.jsonl: no such file or folder" in missing.output

@@ -1,34 +1,66 @@
-"""Comparing outlets (or days) from a batch output: a CSV table and an HTML page with charts.
+"""Comparing outlets and periods from batch output with DuckDB (the report extra): a CSV table and an HTML page.
 
-The charts are SVG drawn here and embedded in the page, so the report opens without a network.
+JSON lines and Parquet parts are read by DuckDB under a memory limit, spilling to a temporary folder
+past it, and only aggregates come back to Python: memory stays bounded whatever the number of
+analyses. Words are runs of non-space characters. The charts are SVG drawn here and embedded in the
+page, so the report opens without a network.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from propscope.errors import InputError
 from propscope.techniques import TECHNIQUES, get_technique
 
 UNKNOWN = "(unknown)"
 TOP_PHRASES = 8
+TOP_ARTICLES = 5  # articles listed per group, those with the most spans
+TOP_SPANS = 3  # spans shown per listed article, the surest
+MEMORY_LIMIT = "600MB"
+PERIOD_FORMATS = {"week": "%Y-%m-%d", "month": "%Y-%m"}  # a week is named by its Monday
+JSON_COLUMNS = {
+    "id": "VARCHAR",
+    "source": "VARCHAR",
+    "url": "VARCHAR",
+    "date": "VARCHAR",
+    "article": "STRUCT(title VARCHAR, text VARCHAR)",
+    "spans": "STRUCT(technique VARCHAR, score DOUBLE, text VARCHAR)[]",
+    "summary": "STRUCT(sentences INTEGER, flagged_sentences INTEGER)",
+}
+
+
+@dataclass(frozen=True)
+class ArticleLink:
+    id: str
+    title: str
+    url: str
+    spans: list[tuple[str, str, float]]  # technique, text, score: the surest first
 
 
 @dataclass
 class GroupStats:
     name: str
+    period: str = ""  # empty unless the report is per outlet and period
     articles: int = 0
     words: int = 0
     sentences: int = 0
     flagged_sentences: int = 0
     techniques: Counter = field(default_factory=Counter)
     phrases: Counter = field(default_factory=Counter)
+    top_articles: list[ArticleLink] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} · {self.period}" if self.period else self.name
 
     @property
     def spans(self) -> int:
@@ -42,65 +74,189 @@ class GroupStats:
     def flagged_share(self) -> float:
         return self.flagged_sentences / self.sentences if self.sentences else 0.0
 
-    def add(self, row: dict) -> None:
-        text = row["article"]["text"]
-        self.articles += 1
-        self.words += len(text.split())
-        self.sentences += row["summary"]["sentences"]
-        self.flagged_sentences += row["summary"]["flagged_sentences"]
-        for span in row["spans"]:
-            self.techniques[span["technique"]] += 1
-            self.phrases[" ".join(span["text"].lower().split())] += 1
+    def technique_per_1000_words(self, technique: str) -> float:
+        return 1000 * self.techniques[technique] / self.words if self.words else 0.0
 
 
-def group_key(row: dict, by: str) -> str:
-    value = str(row.get(by) or "").strip()
-    if by == "date":
-        value = value[:10]  # one group a day, whatever the time of day
-    return value or UNKNOWN
-
-
-def collect(path: Path, by: str) -> list[GroupStats]:
-    groups: dict[str, GroupStats] = {}
+def _duckdb() -> Any:
     try:
-        handle = path.open(encoding="utf-8")
-    except OSError as err:
-        raise InputError(f"{path}: cannot read ({err.strerror})") from None
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+        import duckdb
+    except ImportError:
+        raise InputError("propscope report needs the report extra: pip install 'propscope[report]'") from None
+    return duckdb
+
+
+def _scan(path: Path) -> tuple[str, list[Any]]:
+    """The table function reading ``path``, and its parameters."""
+    if path.is_dir():
+        if not any(path.glob("*.parquet")):
+            raise InputError(f"{path}: no .parquet files in this folder")
+        return "read_parquet(?)", [str(path / "*.parquet")]
+    if not path.is_file():
+        raise InputError(f"{path}: no such file or folder")
+    if path.suffix.lower() == ".parquet":
+        return "read_parquet(?)", [str(path)]
+    return "read_json(?, format='newline_delimited', columns=?)", [str(path), JSON_COLUMNS]
+
+
+def _period_sql(every: str | None) -> str:
+    day = "nullif(left(trim(date), 10), '')"
+    if every is None:
+        return day
+    if every not in PERIOD_FORMATS:
+        raise InputError(f"periods are {', '.join(PERIOD_FORMATS)}, not {every!r}")
+    return f"strftime(date_trunc('{every}', try_cast({day} AS DATE)), '{PERIOD_FORMATS[every]}')"
+
+
+def _first_bad_line(path: Path) -> str:
+    """Where a JSON-lines file stops holding analyses, for the error message."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
             try:
-                row = json.loads(line)
-                key = group_key(row, by)
-                groups.setdefault(key, GroupStats(key)).add(row)
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise InputError(f"{path}:{number}: not a PropScope analysis line ({err})") from None
+                row = json.loads(raw)
+                if not isinstance(row["article"]["text"], str) or not isinstance(row["spans"], list):
+                    raise TypeError("article.text must be a string and spans a list")
+                int(row["summary"]["sentences"]), int(row["summary"]["flagged_sentences"])
+            except (ValueError, KeyError, TypeError) as err:
+                return f"{path}:{number}: not a PropScope analysis line ({err})"
+    return f"{path}: not PropScope analyses"
+
+
+def _load(con: Any, path: Path, by: str, every: str | None) -> None:
+    """One read of the input into a table of what the report needs (no article text)."""
+    source = "coalesce(nullif(trim(source), ''), '(unknown)')"
+    period = f"coalesce({_period_sql(every)}, '(unknown)')"
+    group, period = (source, period if every else "''") if by == "source" else (period, "''")
+    scan, parameters = _scan(path)
+    query = f"""
+        CREATE TEMP TABLE base AS
+        SELECT {group} AS grp, {period} AS period, id, article.title AS title, url,
+               len(regexp_extract_all(article.text, '\\S+')) AS words,
+               summary.sentences AS sentences, summary.flagged_sentences AS flagged, spans
+        FROM {scan}
+    """
+    duckdb = _duckdb()
+    try:
+        con.execute(query, parameters)
+    except duckdb.Error as err:
+        if path.is_file() and path.suffix.lower() != ".parquet":
+            raise InputError(_first_bad_line(path)) from None
+        raise InputError(f"{path}: cannot be read as PropScope analyses ({str(err).splitlines()[0]})") from None
+    (incomplete,) = con.execute(
+        "SELECT count(*) FROM base WHERE words IS NULL OR sentences IS NULL OR flagged IS NULL OR spans IS NULL"
+    ).fetchone()
+    if incomplete:
+        raise InputError(_first_bad_line(path) if path.is_file() else f"{path}: {incomplete} rows lack analyses")
+
+
+def collect(path: Path, by: str, every: str | None = None) -> list[GroupStats]:
+    """Per group (``by`` source or date, and per ``every`` week or month): counts, techniques, phrases, articles."""
+    duckdb = _duckdb()
+    with tempfile.TemporaryDirectory(prefix="propscope-report-") as spill:
+        config = {"memory_limit": MEMORY_LIMIT, "temp_directory": spill, "preserve_insertion_order": False}
+        with duckdb.connect(config=config) as con:
+            _load(con, path, by, every)
+            groups = _aggregate(con)
     if not groups:
         raise InputError(f"{path}: no analyses to report on")
-    return sorted(groups.values(), key=lambda g: g.name)
+    return sorted(groups.values(), key=lambda g: (g.name, g.period))
+
+
+def _aggregate(con: Any) -> dict[tuple[str, str], GroupStats]:
+    groups = {
+        (name, period): GroupStats(name, period, articles, int(words), int(sentences), int(flagged))
+        for name, period, articles, words, sentences, flagged in con.execute(
+            "SELECT grp, period, count(*), sum(words), sum(sentences), sum(flagged) FROM base GROUP BY ALL"
+        ).fetchall()
+    }
+    spans = "(SELECT grp, period, unnest(spans) AS s FROM base)"
+    for name, period, technique, count in con.execute(
+        f"SELECT grp, period, s.technique, count(*) FROM {spans} GROUP BY ALL"
+    ).fetchall():
+        groups[(name, period)].techniques[technique] = count
+    for name, period, phrase, count in con.execute(
+        f"""SELECT grp, period, phrase, n FROM (
+                SELECT grp, period, trim(regexp_replace(lower(s.text), '\\s+', ' ', 'g')) AS phrase, count(*) AS n
+                FROM {spans} WHERE s.text IS NOT NULL GROUP BY ALL)
+            QUALIFY row_number() OVER (PARTITION BY grp, period ORDER BY n DESC, phrase) <= {TOP_PHRASES}"""
+    ).fetchall():
+        groups[(name, period)].phrases[phrase] = count
+    for name, period, top in con.execute(
+        f"""SELECT grp, period, max_by({{'id': id, 'title': title, 'url': url, 'spans': spans}},
+                                       len(spans), {TOP_ARTICLES})
+            FROM base GROUP BY ALL"""
+    ).fetchall():
+        groups[(name, period)].top_articles = [_article_link(row) for row in top]
+    return groups
+
+
+def _article_link(row: dict) -> ArticleLink:
+    surest = sorted(row["spans"], key=lambda s: -(s["score"] or 0.0))[:TOP_SPANS]
+    return ArticleLink(
+        str(row["id"] or ""),
+        row["title"] or "",
+        row["url"] or "",
+        [(s["technique"], s["text"] or "", float(s["score"] or 0.0)) for s in surest],
+    )
+
+
+def _phrases(group: GroupStats) -> str:
+    return "; ".join(f"{p} ({n})" for p, n in group.phrases.most_common(TOP_PHRASES))
 
 
 def write_csv(groups: list[GroupStats], out: TextIO) -> None:
     writer = csv.writer(out)
     names = [t.name for t in TECHNIQUES]
+    periods = any(g.period for g in groups)
     writer.writerow(
-        ["group", "articles", "words", "spans", "spans_per_1000_words", "flagged_sentence_share", *names, "top_phrases"]
+        [
+            "group",
+            *(["period"] if periods else []),
+            "articles",
+            "words",
+            "spans",
+            "spans_per_1000_words",
+            "flagged_sentence_share",
+            *names,
+            "top_phrases",
+        ]
     )
     for g in groups:
-        phrases = "; ".join(f"{p} ({n})" for p, n in g.phrases.most_common(TOP_PHRASES))
         writer.writerow(
             [
                 g.name,
+                *([g.period] if periods else []),
                 g.articles,
                 g.words,
                 g.spans,
                 f"{g.spans_per_1000_words:.2f}",
                 f"{g.flagged_share:.4f}",
                 *(g.techniques[n] for n in names),
-                phrases,
+                _phrases(g),
             ]
         )
+
+
+def _by_outlet(groups: list[GroupStats]) -> list[GroupStats]:
+    """Per-period groups added up per outlet (phrases and articles are per period only)."""
+    outlets: dict[str, GroupStats] = {}
+    for g in groups:
+        total = outlets.setdefault(g.name, GroupStats(g.name))
+        total.articles += g.articles
+        total.words += g.words
+        total.sentences += g.sentences
+        total.flagged_sentences += g.flagged_sentences
+        total.techniques.update(g.techniques)
+    return list(outlets.values())
+
+
+def _svg(label: str, width: int, height: int, body: str) -> str:
+    return (
+        f'<svg role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}" width="{width}" '
+        f'font-size="12" font-family="sans-serif">{body}</svg>'
+    )
 
 
 def _bar_chart(groups: list[GroupStats]) -> str:
@@ -112,14 +268,11 @@ def _bar_chart(groups: list[GroupStats]) -> str:
         length = (width - label - 60) * g.spans_per_1000_words / top
         y = i * row
         bars.append(
-            f'<text x="{label - 6}" y="{y + 17}" text-anchor="end">{escape(g.name[:28])}</text>'
+            f'<text x="{label - 6}" y="{y + 17}" text-anchor="end">{escape(g.label[:28])}</text>'
             f'<rect x="{label}" y="{y + 5}" width="{length:.1f}" height="16" fill="#4e79a7"/>'
             f'<text x="{label + length + 6:.1f}" y="{y + 17}">{g.spans_per_1000_words:.1f}</text>'
         )
-    return (
-        f'<svg role="img" aria-label="Spans per 1,000 words" viewBox="0 0 {width} {row * len(groups) + 6}" '
-        f'width="{width}" font-size="12" font-family="sans-serif">{"".join(bars)}</svg>'
-    )
+    return _svg("Spans per 1,000 words", width, row * len(groups) + 6, "".join(bars))
 
 
 def _mix_chart(groups: list[GroupStats]) -> str:
@@ -128,7 +281,7 @@ def _mix_chart(groups: list[GroupStats]) -> str:
     bars = []
     for i, g in enumerate(groups):
         x, y = float(label), i * row
-        bars.append(f'<text x="{label - 6}" y="{y + 17}" text-anchor="end">{escape(g.name[:28])}</text>')
+        bars.append(f'<text x="{label - 6}" y="{y + 17}" text-anchor="end">{escape(g.label[:28])}</text>')
         for name, count in g.techniques.most_common():
             length = (width - label - 10) * count / (g.spans or 1)
             technique = get_technique(name)
@@ -137,37 +290,109 @@ def _mix_chart(groups: list[GroupStats]) -> str:
                 f"<title>{escape(technique.display_name)}: {count}</title></rect>"
             )
             x += length
-    return (
-        f'<svg role="img" aria-label="Techniques by group" viewBox="0 0 {width} {row * len(groups) + 6}" '
-        f'width="{width}" font-size="12" font-family="sans-serif">{"".join(bars)}</svg>'
+    return _svg("Techniques by group", width, row * len(groups) + 6, "".join(bars))
+
+
+def _series_chart(outlet: str, points: list[GroupStats]) -> str:
+    """One line per technique: its spans per 1,000 words in each period, periods left to right."""
+    width, height, left, bottom = 640, 220, 40, 30
+    periods = [p for p in points if p.period != UNKNOWN]
+    techniques = [t for t in TECHNIQUES if any(p.techniques[t.name] for p in periods)]
+    top = max((p.technique_per_1000_words(t.name) for p in periods for t in techniques), default=0.0) or 1.0
+    step = (width - left - 10) / max(len(periods) - 1, 1)
+
+    def y(value: float) -> float:
+        return height - bottom - (height - bottom - 10) * value / top
+
+    lines = []
+    for t in techniques:
+        xy = " ".join(
+            f"{left + i * step:.1f},{y(p.technique_per_1000_words(t.name)):.1f}" for i, p in enumerate(periods)
+        )
+        lines.append(
+            f'<polyline points="{xy}" fill="none" stroke="{t.colour}" stroke-width="2">'
+            f"<title>{escape(t.display_name)}</title></polyline>"
+        )
+    axis = (
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#999"/>'
+        f'<text x="{left - 4}" y="14" text-anchor="end">{top:.1f}</text>'
+        f'<text x="{left - 4}" y="{height - bottom}" text-anchor="end">0</text>'
     )
+    if periods:
+        axis += (
+            f'<text x="{left}" y="{height - 10}">{escape(periods[0].period)}</text>'
+            f'<text x="{width - 10}" y="{height - 10}" text-anchor="end">{escape(periods[-1].period)}</text>'
+        )
+    return f"<h3>{escape(outlet)}</h3>" + _svg(f"Techniques over time: {outlet}", width, height, axis + "".join(lines))
 
 
-def render_html(groups: list[GroupStats], by: str) -> str:
+def _time_series(groups: list[GroupStats], by: str) -> str:
+    """Per outlet (or over all outlets when grouped by date), each technique's rate over the periods."""
+    if by == "date":
+        points = [GroupStats(g.name, g.name, techniques=g.techniques, words=g.words) for g in groups]
+        return _series_chart("All outlets", points)
+    outlets: dict[str, list[GroupStats]] = {}
+    for g in groups:
+        outlets.setdefault(g.name, []).append(g)
+    return "".join(_series_chart(name, points) for name, points in outlets.items())
+
+
+def _link(article: ArticleLink) -> str:
+    name = escape(article.title or article.id)
+    if urlsplit(article.url).scheme in ("http", "https"):
+        return f'<a href="{escape(article.url)}" rel="noreferrer">{name}</a>'
+    return name
+
+
+def _articles_html(index: int, group: GroupStats) -> str:
+    items = "".join(
+        f"<li>{_link(a)} <small>({escape(a.id)})</small><ul>"
+        + "".join(
+            f'<li><mark style="background:{get_technique(t).colour}">{escape(text)}</mark> '
+            f"{escape(get_technique(t).display_name)} ({score:.2f})</li>"
+            for t, text, score in a.spans
+        )
+        + "</ul></li>"
+        for a in group.top_articles
+    )
+    return f'<section id="group-{index}"><h3>{escape(group.label)}</h3><ol>{items}</ol></section>'
+
+
+def render_html(groups: list[GroupStats], by: str, every: str | None = None) -> str:
+    per = f", per {every}" if every else ""
+    title = f"PropScope report by {escape(by)}{escape(per)}"
+    overall = _by_outlet(groups) if any(g.period for g in groups) else groups
+    series = f"<h2>Techniques over time (spans per 1,000 words)</h2>{_time_series(groups, by)}" if every else ""
     legend = "".join(
         f'<li><span style="background:{t.colour}"></span>{escape(t.display_name)}</li>' for t in TECHNIQUES
     )
     rows = "".join(
-        f"<tr><td>{escape(g.name)}</td><td>{g.articles}</td><td>{g.words}</td><td>{g.spans}</td>"
+        f'<tr><td><a href="#group-{i}">{escape(g.name)}</a></td>{f"<td>{escape(g.period)}</td>" if g.period else ""}'
+        f"<td>{g.articles}</td><td>{g.words}</td><td>{g.spans}</td>"
         f"<td>{g.spans_per_1000_words:.1f}</td><td>{g.flagged_share:.0%}</td>"
         f"<td>{escape(', '.join(get_technique(n).display_name for n, _ in g.techniques.most_common(3)))}</td>"
-        f"<td>{escape('; '.join(f'{p} ({n})' for p, n in g.phrases.most_common(TOP_PHRASES)))}</td></tr>"
-        for g in groups
+        f"<td>{escape(_phrases(g))}</td></tr>"
+        for i, g in enumerate(groups)
     )
+    period_header = "<th>period</th>" if any(g.period for g in groups) else ""
+    articles = "".join(_articles_html(i, g) for i, g in enumerate(groups))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>PropScope report by {escape(by)}</title><style>
+<title>{title}</title><style>
 body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px solid #ddd; padding: .3rem .5rem;
 text-align: left; vertical-align: top; }} svg {{ max-width: 100%; height: auto; }}
-ul {{ display: flex; flex-wrap: wrap; gap: .3rem 1rem; list-style: none; padding: 0; }}
-li span {{ display: inline-block; width: .9em; height: .9em; margin-right: .3em; border-radius: 2px; }}
+ul.legend {{ display: flex; flex-wrap: wrap; gap: .3rem 1rem; list-style: none; padding: 0; }}
+ul.legend li span {{ display: inline-block; width: .9em; height: .9em; margin-right: .3em; border-radius: 2px; }}
+mark {{ color: #111; border-radius: 3px; padding: 0 2px; }}
 </style></head><body>
-<h1>PropScope report by {escape(by)}</h1>
+<h1>{title}</h1>
 <p>{sum(g.articles for g in groups)} articles in {len(groups)} groups.</p>
-<h2>Spans per 1,000 words</h2>{_bar_chart(groups)}
-<h2>Techniques used</h2><ul>{legend}</ul>{_mix_chart(groups)}
-<h2>Table</h2><table><tr><th>{escape(by)}</th><th>articles</th><th>words</th><th>spans</th>
+<h2>Spans per 1,000 words</h2>{_bar_chart(overall)}
+<h2>Techniques used</h2><ul class="legend">{legend}</ul>{_mix_chart(overall)}
+{series}
+<h2>Table</h2><table><tr><th>{escape(by)}</th>{period_header}<th>articles</th><th>words</th><th>spans</th>
 <th>spans / 1,000 words</th><th>sentences flagged</th><th>main techniques</th><th>frequent flagged phrases</th></tr>
-{rows}</table></body></html>
+{rows}</table>
+<h2>Articles with the most spans</h2>{articles}</body></html>
 """

@@ -42,11 +42,21 @@ class Engine(StrEnum):
     ray = "ray"
 
 
+class BatchFormat(StrEnum):
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
 @app.command()
 @reports_errors
 def batch(
     source: Annotated[Path, typer.Argument(help="A folder of .txt files, a .jsonl file or a .csv file.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="JSON lines, one analysis per line; resumed.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="JSON lines, or a folder of Parquet parts; a rerun resumes it.")
+    ],
+    format: Annotated[
+        BatchFormat, typer.Option("--format", "-f", help="jsonl, or parquet (needs the parquet extra).")
+    ] = BatchFormat.jsonl,
     workers: Annotated[int, typer.Option(help="Worker processes or Ray actors; 0 = one per CPU core.", min=0)] = 0,
     engine: Annotated[Engine, typer.Option(help="local processes or a Ray cluster.")] = Engine.local,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster to join; a local Ray starts if unset.")] = None,
@@ -70,6 +80,7 @@ def batch(
         ray_address=ray_address,
         max_chars=max_chars,
         ptc_path=ptc,
+        output_format=format.value,
     )
     columns = (
         TextColumn("[progress.description]{task.description}"),
@@ -106,22 +117,34 @@ class GroupBy(StrEnum):
     date = "date"
 
 
+class Every(StrEnum):
+    week = "week"
+    month = "month"
+
+
 @app.command()
 @reports_errors
 def report(
-    analyses: Annotated[Path, typer.Argument(help="The JSON lines written by propscope batch.")],
+    analyses: Annotated[
+        Path, typer.Argument(help="What propscope batch wrote: JSON lines, or a folder of Parquet parts.")
+    ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="HTML page; a .csv is written beside it.")
     ] = None,
     by: Annotated[GroupBy, typer.Option(help="Compare by source or by date.")] = GroupBy.source,
+    every: Annotated[
+        Every | None, typer.Option(help="Also per period (week or month), with a time series per outlet.")
+    ] = None,
 ) -> None:
-    """Compare outlets or days: spans per 1,000 words, techniques, frequent phrases."""
+    """Compare outlets or periods: spans per 1,000 words, techniques, frequent phrases (needs the report extra)."""
     from propscope.batch.report import collect, render_html, write_csv
 
-    groups = collect(analyses, by.value)
-    page = output or analyses.with_name(analyses.name.removesuffix(".jsonl") + ".report.html")
+    period = every.value if every else None
+    groups = collect(analyses, by.value, period)
+    stem = analyses.name.removesuffix(".jsonl").removesuffix(".parquet")
+    page = output or analyses.with_name(stem + ".report.html")
     with output_stream(page) as out:
-        out.write(render_html(groups, by.value))
+        out.write(render_html(groups, by.value, period))
     with output_stream(page.with_suffix(".csv")) as out:
         write_csv(groups, out)
     stderr.print(f"{len(groups)} groups: {page} and {page.with_suffix('.csv')}", highlight=False)
