@@ -4,15 +4,14 @@ import subprocess
 import sys
 
 import pytest
+import spacy
 from hypothesis import given
 from hypothesis import strategies as st
 
-spacy = pytest.importorskip("spacy", reason="the spacy extra is not installed")
-
-from propscope.document import Span as TechniqueSpan  # noqa: E402
-from propscope.integrations.spacy_component import SPANS_KEY, add_spans  # noqa: E402
-from propscope.pipeline import load_analyzer  # noqa: E402
-from propscope.techniques import get_technique  # noqa: E402
+from propscope.document import Span as TechniqueSpan
+from propscope.integrations.spacy_component import SPANS_KEY, add_spans
+from propscope.pipeline import load_analyzer
+from propscope.techniques import get_technique
 
 
 @pytest.fixture(scope="module")
