@@ -70,7 +70,8 @@ def rows(count: int, seed: int = 11):
                 {"start": s, "end": e, "techniques": sorted({t for b, t in flagged if b == s})} for s, e in bounds
             ],
             "summary": {"sentences": 10, "flagged_sentences": len({b for b, _ in flagged}),
-                        "flagged_share": len({b for b, _ in flagged}) / 10, "technique_counts": counts},
+                        "flagged_share": len({b for b, _ in flagged}) / 10, "technique_counts": counts,
+                        "words": len(text.split())},
         }  # fmt: skip
 
 

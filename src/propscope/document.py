@@ -61,6 +61,7 @@ class Summary:
     sentences: int
     flagged_sentences: int
     technique_counts: dict[str, int]
+    words: int = 0  # runs of non-space characters: reports compare outlets per 1,000 words
 
     @property
     def flagged_share(self) -> float:
@@ -98,6 +99,7 @@ class Analysis:
             sentences=len(self.sentences),
             flagged_sentences=sum(s.flagged for s in self.sentences),
             technique_counts=dict(counts.most_common()),
+            words=len(self.article.text.split()),
         )
 
     def _repr_html_(self) -> str:
@@ -119,5 +121,6 @@ class Analysis:
                 "flagged_sentences": summary.flagged_sentences,
                 "flagged_share": round(summary.flagged_share, 4),
                 "technique_counts": summary.technique_counts,
+                "words": summary.words,
             },
         }

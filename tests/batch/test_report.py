@@ -1,12 +1,15 @@
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from propscope.batch.report import collect, render_html, write_csv
+from propscope.batch.report import TOP_PHRASES, collect, render_html, write_csv
 from propscope.errors import InputError
-from propscope.techniques import get_technique
+from propscope.techniques import TECHNIQUE_NAMES, get_technique
 
 
 def analysis_line(article_id: str, text: str, spans: list[tuple[int, int, str]], **meta) -> str:
@@ -173,3 +176,40 @@ def test_report_command_reads_parquet_parts(analyses: Path, tmp_path: Path):
     assert (tmp_path / "out.report.html").is_file() and (tmp_path / "out.report.csv").is_file()
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "nothing.jsonl")])
     assert missing.exit_code == 1 and "nothing.jsonl: no such file or folder" in missing.output
+
+
+texts = st.text(alphabet=st.sampled_from(list("abÁé \n\t\u00a0\u2028\x0b.")), min_size=1, max_size=30)
+analysis_rows = st.lists(
+    st.tuples(st.sampled_from(["Daily", "Weekly", ""]), texts, st.lists(st.sampled_from(TECHNIQUE_NAMES), max_size=3)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(analysis_rows, st.booleans())
+def test_duckdb_aggregates_agree_with_python(tmp_path_factory, generated, words_in_summary):
+    lines, expected = [], {}
+    for number, (source, text, techniques) in enumerate(generated):
+        spans = [(0, len(text), t) for t in techniques]
+        row = json.loads(analysis_line(str(number), text, spans, source=source))
+        if words_in_summary:
+            row["summary"]["words"] = len(text.split())
+        lines.append(json.dumps(row))
+        group = expected.setdefault(source or "(unknown)", {"articles": 0, "words": 0, "techniques": Counter()})
+        group["articles"] += 1
+        group["words"] += len(text.split())
+        group["techniques"].update(techniques)
+        group.setdefault("phrases", Counter()).update(" ".join(text.lower().split()) for _ in techniques)
+    path = tmp_path_factory.mktemp("report") / "out.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    groups = {g.name: g for g in collect(path, "source")}
+    assert set(groups) == set(expected)
+    for name, want in expected.items():
+        got = groups[name]
+        assert (got.articles, got.words) == (want["articles"], want["words"])
+        assert +got.techniques == +want["techniques"]
+        phrases = want.get("phrases", Counter())
+        assert len(got.phrases) == min(TOP_PHRASES, len(+phrases))
+        assert all(phrases[p] == n for p, n in got.phrases.items())
+        assert all(n <= min(got.phrases.values()) for p, n in phrases.items() if p not in got.phrases)

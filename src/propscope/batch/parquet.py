@@ -66,6 +66,7 @@ def schema() -> Any:
                         ("flagged_sentences", pa.int32()),
                         ("flagged_share", pa.float32()),
                         ("technique_counts", pa.map_(pa.string(), pa.int32())),
+                        ("words", pa.int32()),
                     ]
                 ),
             ),

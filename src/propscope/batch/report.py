@@ -2,7 +2,8 @@
 
 JSON lines and Parquet parts are read by DuckDB under a memory limit, spilling to a temporary folder
 past it, and only aggregates come back to Python: memory stays bounded whatever the number of
-analyses. Words are runs of non-space characters. The charts are SVG drawn here and embedded in the
+analyses. Words are counted as Python's ``str.split`` does, from the analysis' summary (or its text, in
+outputs written before summaries held them). The charts are SVG drawn here and embedded in the
 page, so the report opens without a network.
 """
 
@@ -34,8 +35,10 @@ JSON_COLUMNS = {
     "date": "VARCHAR",
     "article": "STRUCT(title VARCHAR, text VARCHAR)",
     "spans": "STRUCT(technique VARCHAR, score DOUBLE, text VARCHAR)[]",
-    "summary": "STRUCT(sentences INTEGER, flagged_sentences INTEGER)",
+    "summary": "STRUCT(sentences INTEGER, flagged_sentences INTEGER, words INTEGER)",
 }
+# What str.split() takes for white space, in RE2's terms: Unicode separators and these controls.
+WHITESPACE = r"\pZ\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f}\x{85}"
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ def _load(con: Any, path: Path, by: str, every: str | None) -> None:
     query = f"""
         CREATE TEMP TABLE base AS
         SELECT {group} AS grp, {period} AS period, id, article.title AS title, url,
-               len(regexp_extract_all(article.text, '\\S+')) AS words,
+               coalesce(summary.words, len(regexp_extract_all(article.text, '[^{WHITESPACE}]+'))) AS words,
                summary.sentences AS sentences, summary.flagged_sentences AS flagged, spans
         FROM {scan}
     """
@@ -178,7 +181,8 @@ def _aggregate(con: Any) -> dict[tuple[str, str], GroupStats]:
         groups[(name, period)].techniques[technique] = count
     for name, period, phrase, count in con.execute(
         f"""SELECT grp, period, phrase, n FROM (
-                SELECT grp, period, trim(regexp_replace(lower(s.text), '\\s+', ' ', 'g')) AS phrase, count(*) AS n
+                SELECT grp, period, count(*) AS n,
+                       trim(regexp_replace(lower(s.text), '[{WHITESPACE}]+', ' ', 'g')) AS phrase
                 FROM {spans} WHERE s.text IS NOT NULL GROUP BY ALL)
             QUALIFY row_number() OVER (PARTITION BY grp, period ORDER BY n DESC, phrase) <= {TOP_PHRASES}"""
     ).fetchall():
