@@ -40,7 +40,7 @@ def test_a_rerun_adds_a_part_and_skips_what_is_done(tmp_path: Path, monkeypatch:
     output, rows_path = tmp_path / "out.parquet", tmp_path / "out.tsv"
     run_batch(source, output, BatchOptions(workers=1, output_format="parquet", ptc_path=rows_path))
     assert sorted(p.name for p in output.iterdir()) == ["part-000000.parquet", "part-000001.parquet"]
-    (output / ".part-000002.parquet").write_bytes(b"half a part, as a kill leaves it")
+    (output / ".part-000002.parquet.tmp").write_bytes(b"half a part, as a kill leaves it")
     with rows_path.open("a", encoding="utf-8") as rows:
         rows.write("n9\tDoubt\t0\t4\n")  # rows of an article whose part was never written
     write_jsonl(source, articles(5))

@@ -171,6 +171,7 @@ def test_report_command_reads_parquet_parts(analyses: Path, tmp_path: Path):
 
     with ParquetWriter(tmp_path / "out.parquet") as writer:
         writer.write(analyses.read_text(encoding="utf-8").splitlines(keepends=True)[0])
+    (tmp_path / "out.parquet" / ".part-000001.parquet.tmp").write_bytes(b"a part being written by a running batch")
     done = CliRunner().invoke(app, ["report", str(tmp_path / "out.parquet"), "--every", "week"])
     assert done.exit_code == 0, done.output
     assert (tmp_path / "out.report.html").is_file() and (tmp_path / "out.report.csv").is_file()

@@ -119,7 +119,7 @@ class ParquetWriter:
             return
         table = self.pa.Table.from_pylist(self.rows, schema=self.schema)
         name = f"part-{self.next_part:06d}.parquet"
-        hidden = self.folder / f".{name}"
+        hidden = self.folder / f".{name}.tmp"  # no .parquet ending: readers of the folder skip it
         self.pq.write_table(table, hidden, compression="zstd")
         os.replace(hidden, self.folder / name)
         self.next_part += 1
