@@ -63,3 +63,11 @@ def test_a_file_where_the_folder_of_parts_should_be_is_named(tmp_path: Path):
     (tmp_path / "out.parquet").write_text("not a folder", encoding="utf-8")
     with pytest.raises(InputError, match="out.parquet: Parquet output is a folder of parts"):
         parquet.recover_parts(tmp_path / "out.parquet")
+
+
+def test_the_ray_engine_writes_the_same_parts(tmp_path: Path):
+    source = write_jsonl(tmp_path / "in.jsonl", articles(4))
+    local, ray = tmp_path / "local.parquet", tmp_path / "ray.parquet"
+    run_batch(source, local, BatchOptions(workers=1, output_format="parquet"))
+    run_batch(source, ray, BatchOptions(engine="ray", workers=1, output_format="parquet"))
+    assert parquet_rows(ray) == parquet_rows(local)
