@@ -155,7 +155,7 @@ def test_bad_exports_are_named(tmp_path: Path, records, message):
 def test_an_export_that_is_not_json_is_named(tmp_path: Path):
     path = tmp_path / "export.json"
     path.write_bytes(b'[{"id": 1,')
-    with pytest.raises(InputError, match="export.json: not a Label Studio JSON export"):
+    with pytest.raises(InputError, match="export.json: not a JSON file of Label Studio tasks"):
         read_export(path)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -24,6 +25,19 @@ def decode_text(data: bytes, source: str) -> str:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise InputError(f"{source}:{line}: not valid UTF-8 (byte {err.start})") from None
+
+
+def read_json_list(path: Path, what: str) -> list:
+    """A JSON file that holds a list of ``what`` (memes, annotated tasks), or an error that says which file."""
+    try:
+        records = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: not a JSON file of {what} ({err})") from None
+    if not isinstance(records, list):
+        raise InputError(f"{path}: expected a JSON list of {what}")
+    return records
 
 
 def title_of(text: str) -> str:

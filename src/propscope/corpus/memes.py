@@ -8,9 +8,9 @@ spans are left out rather than forced into a wrong class.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from propscope.corpus.articles import read_json_list
 from propscope.corpus.labels import Label
 from propscope.document import Article
 from propscope.errors import InputError
@@ -41,14 +41,7 @@ MEME_TECHNIQUES: dict[str, str | None] = {
 
 def read_memes(path: Path) -> tuple[list[Article], list[Label]]:
     """Memes as articles (id ``meme<ID>``) and their spans with PTC technique names."""
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"{path}: not a JSON file of memes ({err})") from None
-    if not isinstance(records, list):
-        raise InputError(f"{path}: expected a JSON list of memes")
+    records = read_json_list(path, "memes")
     articles, labels = [], []
     for number, record in enumerate(records, 1):
         try:

@@ -8,7 +8,6 @@ is read with it, and any other mismatch is an error rather than a silently shift
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+from propscope.corpus.articles import read_json_list
 from propscope.corpus.labels import Label
 from propscope.document import Article
 from propscope.errors import InputError
@@ -117,14 +117,7 @@ def _chosen_annotation(record: dict) -> dict | None:
 
 def read_export(source: Path) -> Imported:
     """The annotated tasks of a Label Studio JSON export, as articles and technique rows."""
-    try:
-        records = json.loads(source.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"{source}: not a Label Studio JSON export ({err})") from None
-    if not isinstance(records, list):
-        raise InputError(f"{source}: expected a JSON list of tasks (Label Studio's JSON export)")
+    records = read_json_list(source, "Label Studio tasks (its JSON export)")
     articles: dict[str, Article] = {}
     labels: set[Label] = set()
     skipped = 0
