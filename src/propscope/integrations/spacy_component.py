@@ -76,7 +76,7 @@ def add_spans(doc: Doc, spans: Iterable[TechniqueSpan], key: str = SPANS_KEY) ->
 class PropScopeComponent:
     """Analyzes ``doc.text`` with one loaded model, shared by every call and every ``nlp.pipe`` batch."""
 
-    def __init__(self, nlp: Language, name: str, model: str, min_score: float, spans_key: str) -> None:
+    def __init__(self, name: str, model: str, min_score: float, spans_key: str) -> None:
         self.name = name
         self.analyzer = load_analyzer(model)
         self.min_score = min_score
@@ -100,4 +100,4 @@ class PropScopeComponent:
     default_config={"model": "default", "min_score": 0.0, "spans_key": SPANS_KEY},
 )
 def make_component(nlp: Language, name: str, model: str, min_score: float, spans_key: str) -> PropScopeComponent:
-    return PropScopeComponent(nlp, name, model, min_score, spans_key)
+    return PropScopeComponent(name, model, min_score, spans_key)
