@@ -14,9 +14,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from propscope.model.config import load_config, with_overrides
-from propscope.model.recipe import choose_decoding, cross_fitted_models, encode_all, held_out_figures
-from propscope.model.training import load_corpus
+from propscope.training.config import load_config, with_overrides
+from propscope.training.loop import load_corpus
+from propscope.training.recipe import choose_decoding, cross_fitted_models, encode_all, held_out_figures
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ OverridesOption = Annotated[
 
 def _recipe() -> ModuleType:
     try:
-        from propscope.model import recipe
+        from propscope.training import recipe
     except ImportError as err:
         raise InputError(f"this needs the train extra: pip install 'propscope[train]' ({err})") from None
     return recipe
@@ -44,7 +44,7 @@ def train(
     overrides: OverridesOption = None,
 ) -> None:
     """Train a model from a configuration file (needs the train extra)."""
-    from propscope.model.config import load_config, with_overrides
+    from propscope.training.config import load_config, with_overrides
 
     extra = [f"export.output={str(output)!r}"] if output is not None else []
     settings = with_overrides(load_config(config), [*(overrides or []), *extra])
@@ -70,7 +70,7 @@ def ensemble(
     With a cross-fitting config, its decoding and calibration are chosen on out-of-fold predictions of the
     members' fold networks (``--folds runs/NAME.work`` per member); with ``--set data.folds=0``, on dev articles.
     """
-    from propscope.model.config import load_config, with_overrides
+    from propscope.training.config import load_config, with_overrides
 
     settings = with_overrides(load_config(config), overrides or [])
     named_folds = [word for work in folds or [] for word in ("--folds", work)]

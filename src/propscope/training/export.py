@@ -18,7 +18,7 @@ def export_model(model: Any, encoder_dir: Path, output: Path, meta: dict[str, An
     """Write ``encoder.onnx`` (fp32), ``classifier.npz``, the tokenizer and ``meta.json``."""
     import torch
 
-    from propscope.model.network import ExportedEncoder
+    from propscope.training.network import ExportedEncoder
 
     output.mkdir(parents=True, exist_ok=True)
     wrapper = ExportedEncoder(model).eval()

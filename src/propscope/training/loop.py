@@ -22,10 +22,10 @@ from propscope.corpus.labels import Label
 from propscope.corpus.memes import read_memes
 from propscope.document import Article
 from propscope.errors import InputError
-from propscope.model.config import Config
 from propscope.model.features import FEATURE_NAMES, ArticleSignals
 from propscope.model.windows import WindowTokenizer, bio_tags, run_lengths
 from propscope.techniques import TECHNIQUE_NAMES
+from propscope.training.config import Config
 
 log = logging.getLogger(__name__)
 IGNORE = -100
@@ -237,7 +237,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
     import torch
     from transformers import AutoModel
 
-    from propscope.model.network import JointModel
+    from propscope.training.network import JointModel
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(config.training.threads)

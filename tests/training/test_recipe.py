@@ -6,7 +6,7 @@ from propscope.corpus.labels import Label
 from propscope.document import Article
 from propscope.metrics import span_identification
 from propscope.model.inference import decode_spans
-from propscope.model.recipe import choose_decoding
+from propscope.training.recipe import choose_decoding
 from tests.model.test_decoding import TEXT, encoded
 
 TECHNIQUES = ("Loaded_Language", "Doubt")

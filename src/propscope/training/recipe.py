@@ -24,17 +24,18 @@ import numpy as np
 from propscope.corpus.labels import Label
 from propscope.document import Article
 from propscope.errors import InputError
-from propscope.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded, per_technique_markdown
 from propscope.metrics import full_task, span_identification
 from propscope.model.calibration import Calibration, expected_calibration_error, fit_platt, span_outcomes
-from propscope.model.config import Config
 from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
-from propscope.model.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.model.features import FEATURE_NAMES
-from propscope.model.inference import ENCODER_FILE, META_FILE, Decoding, EncodedText, OnnxModel, decode_spans
-from propscope.model.training import Corpus, cross_fitting_folds, encoder_directory, load_corpus, train_network
+from propscope.model.inference import META_FILE, Decoding, EncodedText, OnnxModel, decode_spans
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
+from propscope.training.card import CARD_FILE, ensemble_card, model_card
+from propscope.training.config import Config
+from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
+from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
+from propscope.training.loop import Corpus, cross_fitting_folds, encoder_directory, load_corpus, train_network
 
 log = logging.getLogger(__name__)
 DECODING_GRID = {
@@ -44,7 +45,6 @@ DECODING_GRID = {
     "min_tokens": (1, 2, 3),
 }
 PEAK_GRID = (0.0, 0.5, 0.55, 0.6, 0.65, 0.7)  # searched within each decoding above: it only drops spans
-CARD_FILE = "MODEL_CARD.md"
 
 
 # Models, each with the training-split articles it did not learn from: the dev hold-out's one network,
@@ -342,190 +342,3 @@ def cross_fitted_ensembles(config: Config, corpus: Corpus, works: list[Path]) ->
             networks.append(OnnxModel(directory))
         held_out.append((EnsembleModel(networks), fold.dev))
     return held_out
-
-
-def ensemble_card(meta: dict[str, Any], directory: Path) -> str:
-    members = "\n".join(f"- `{m}`" for m in meta["members"])
-    return f"""# PropScope model `{meta["name"]}` (ensemble)
-
-Created {meta["created"]} by {_command_text(meta, "propscope ensemble")} over these members (each with its own card):
-
-{members}
-
-Every member reads the article; span probabilities and technique probabilities are averaged, then
-spans are decoded with {_decoding_text(meta["decoding"])} (chosen on {_held_out_name(meta)}:
-{_chosen_figures(meta)} there). Scores are calibrated with Platt scaling on the same
-articles: expected calibration error on the {meta["calibration_figures"]["validation_spans"]}
-validation spans {meta["calibration_figures"]["ece_before"]:.4f} before, {meta["calibration_figures"]["ece_after"]:.4f}
-after. It costs one encoder pass per member, so it is slower than one model.
-
-## Figures on {_held_out_name(meta)} (where every choice was made)
-{_figures_table({"ensemble": meta["held_out_figures"]})}
-
-## Validation figures (fixed validation split, 74 articles, SemEval-2020 Task 11 metrics)
-{_figures_table(meta["validation"])}
-
-{per_technique_markdown(meta["validation"]["ensemble"])}
-"""
-
-
-def _command_text(meta: dict[str, Any], program: str) -> str:
-    return f"`{meta['command']}`" if meta.get("command") else f"`{program}` called from Python"
-
-
-def _chosen_figures(meta: dict[str, Any]) -> str:
-    figures = meta["held_out_figures"]
-    return f"span F1 {figures['si']['f1']:.4f}, full-task F1 {figures['flc']['f1']:.4f}"
-
-
-def _figures_table(validation: dict[str, dict]) -> str:
-    rows = ["| weights | span F1 (P / R) | technique micro-F1 | full-task F1 (P / R) |", "|---|---|---|---|"]
-    for name, figures in validation.items():
-        si, tc, flc = figures["si"], figures["tc"], figures["flc"]
-        rows.append(
-            f"| {name} | {si['f1']:.4f} ({si['precision']:.4f} / {si['recall']:.4f}) | {tc['f1']:.4f} "
-            f"| {flc['f1']:.4f} ({flc['precision']:.4f} / {flc['recall']:.4f}) |"
-        )
-    return "\n".join(rows)
-
-
-def _decoding_text(decoding: dict[str, Any]) -> str:
-    steps = [f"threshold {decoding['threshold']}"]
-    if decoding["smoothing"] > 1:
-        steps.append(f"probabilities averaged over {decoding['smoothing']} tokens")
-    if decoding["max_gap"]:
-        steps.append(f"gaps of up to {decoding['max_gap']} tokens joined")
-    if decoding["min_tokens"] > 1:
-        steps.append(f"runs under {decoding['min_tokens']} tokens dropped")
-    if decoding.get("peak"):
-        steps.append(f"spans without a word piece at {decoding['peak']} or above dropped")
-    return steps[0] if len(steps) == 1 else f"{', '.join(steps[:-1])} and {steps[-1]}"
-
-
-def _merge_text(model: dict[str, Any]) -> str:
-    if model.get("window_merge") == "weighted":
-        return "averaged over the windows that see it, each weighted by the word piece's distance from its edges"
-    return "read from the window that holds it most centrally"
-
-
-def _vote_text(model: dict[str, Any]) -> str:
-    if model.get("window_merge") == "weighted":
-        return " (every window that holds the whole span classifies it, their probabilities weighted the same way)"
-    return " (from the window that holds the span most centrally)"
-
-
-def _tag_weighting_text(training: dict[str, Any]) -> str:
-    weight = {
-        "inverse_sqrt_length": "1/sqrt(its length in word pieces)",
-        "inverse_length": "1/(its length in word pieces)",
-    }
-    scheme = training.get("tag_weighting", "none")
-    if scheme not in weight:
-        return "Every word piece weighs the same in the tagger's loss."
-    return (
-        f"In the tagger's loss, the word pieces of a gold span weigh {weight[scheme]}, scaled to a mean of 1, so "
-        "that short spans, which the span metric counts as much as long ones, are not drowned out."
-    )
-
-
-def _memes_text(data: dict[str, Any]) -> str:
-    if not data.get("memes_dir"):
-        return "No other corpus was used."
-    return (
-        f"The technique classifier also learnt from the meme spans of SemEval-2021 Task 6 ({data['memes_dir']}, "
-        "all three parts, techniques mapped onto the PTC inventory); the span tagger did not, as memes are far "
-        "denser in techniques than news."
-    )
-
-
-def _held_out_name(meta: dict[str, Any]) -> str:
-    folds = meta["config"]["data"].get("folds", 0)
-    if folds:
-        return f"out-of-fold predictions for all {meta['held_out_articles']} training articles"
-    return "the dev articles"
-
-
-def _held_out_networks(meta: dict[str, Any]) -> str:
-    folds = meta["config"]["data"].get("folds", 0)
-    return f"{folds} fold networks (fp32)" if folds else "fp32"
-
-
-def _held_out_text(meta: dict[str, Any]) -> str:
-    folds = meta["config"]["data"].get("folds", 0)
-    if folds:
-        return (
-            f"The span decoding and the score calibration were chosen by cross-fitting: {folds} networks of the "
-            f"same configuration, each trained without one of {folds} equal parts of these articles, predicted "
-            "the articles they had not seen; the shipped network then trained on all of them."
-        )
-    return (
-        f"{meta['dev_articles']} further training-split articles, picked with the dev seed, were held out to "
-        "choose the span decoding and fit the score calibration."
-    )
-
-
-def model_card(meta: dict[str, Any], directory: Path) -> str:
-    shipped = meta["validation"][meta["precision"]]
-    size_mb = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
-    t, m, d = meta["config"]["training"], meta["config"]["model"], meta["config"]["data"]
-    return f"""# PropScope model `{meta["name"]}`
-
-Created {meta["created"]} by {_command_text(meta, "propscope train")}.
-
-## What it does
-Finds the passages of a news article that use one of the 14 propaganda techniques of the Propaganda
-Techniques Corpus and names the technique. One encoder reads the article in overlapping windows of
-{m["window_tokens"]} word pieces (every {m["stride"]});
-a BIO tagger gives each word piece the probability of lying in a technique span ({_merge_text(m)}), and spans are
-decoded with {_decoding_text(meta["decoding"])} (chosen on
-{_held_out_name(meta)}: {_chosen_figures(meta)} there); a two-layer classifier over the
-span's mean state, the window's mean state and
-{len(meta["features"])} surface signals
-({", ".join(meta["features"])}) names each span's technique{_vote_text(m)}. A span's score is its mean span
-probability times the probability of its technique, mapped through Platt scaling fitted on
-{_held_out_name(meta)} (slope {meta["calibration"]["slope"]:.3f}, intercept {meta["calibration"]["intercept"]:.3f}) so
-that it reads as the probability that the span overlaps a gold span of that technique. Expected
-calibration error on the {meta["calibration_figures"]["validation_spans"]} validation spans (10 bins):
-{meta["calibration_figures"]["ece_before"]:.4f} before, {meta["calibration_figures"]["ece_after"]:.4f} after.
-
-## Files
-`{ENCODER_FILE}` (weights: {meta["precision"]}; ONNX Runtime), `classifier.npz`, `tokenizer.json`,
-`meta.json` (all settings and figures). Total {size_mb:.1f} MB.
-
-## Data
-- Base encoder: {meta["base_encoder"]}, uncased, 6 layers, 384 wide.
-- Fine-tuned on the PTC v2 training part ({d["ptc_dir"]}): {meta["train_articles"]} articles of the fixed
-  training split. {_held_out_text(meta)} The 74 validation articles were not
-  used for any choice except the int8-versus-fp32 check (int8 ships only where span and full-task F1
-  stay within {meta["config"]["export"]["max_int8_f1_drop"]} of fp32; otherwise fp32 ships with its weights
-  stored in fp16).
-- {_memes_text(d)}
-
-## Training configuration
-Seed {t["seed"]}; {t["epochs"]} epochs; batch {t["batch_size"]} windows; AdamW, learning rate
-{t["learning_rate"]} (encoder) and {t["head_learning_rate"]} (heads), warm-up {t["warmup_ratio"]},
-weight decay {t["weight_decay"]}; dropout {m["dropout"]} in the heads, {m.get("attention_dropout", 0.1)} on the
-encoder's attention; {t.get("compute_dtype", "fp32")} matrix products; {t["threads"]} CPU threads.
-{_tag_weighting_text(t)}
-
-## Figures on {_held_out_name(meta)} (where every choice was made)
-{_figures_table({_held_out_networks(meta): meta["held_out_figures"]})}
-
-Configurations are compared by these three figures, never by the validation ones below.
-
-## Validation figures (fixed validation split, 74 articles, SemEval-2020 Task 11 metrics)
-{_figures_table(meta["validation"])}
-
-Shipped: **{meta["precision"]}**. Technique micro-F1 classifies the gold spans (a span listed k times
-gets its k most probable techniques).
-
-Per technique, shipped weights:
-
-{per_technique_markdown(shipped)}
-
-## Limits
-- Trained on English news articles of the late 2010s; other genres, periods and languages are out of domain.
-- Rare techniques (fewer than 100 training spans) are recognised poorly; read their flags as hints.
-- Scores are calibrated on {meta.get("held_out_articles", meta["dev_articles"])} held-out articles: read them as
-  rough probabilities.
-"""
