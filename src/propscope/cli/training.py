@@ -42,14 +42,25 @@ def train(
     config: ConfigOption,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model folder (overrides the config).")] = None,
     overrides: OverridesOption = None,
+    tagger: Annotated[
+        Path | None,
+        typer.Option(
+            "--tagger",
+            help="Keep this model folder's tagger (trained on the training split) and train only the verifier.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model from a configuration file (needs the train extra)."""
     from propscope.training.config import load_config, with_overrides
 
     extra = [f"export.output={str(output)!r}"] if output is not None else []
     settings = with_overrides(load_config(config), [*(overrides or []), *extra])
-    command = _command_line("train", "--config", config, *(["-o", output] if output else []), overrides=overrides)
-    directory = _recipe().train(settings, progress=_progress, command=command)
+    words = ["--config", config, *(["-o", output] if output else []), *(["--tagger", tagger] if tagger else [])]
+    command = _command_line("train", *words, overrides=overrides)
+    if tagger is not None:
+        directory = _recipe().add_verifier(settings, tagger, progress=_progress, command=command)
+    else:
+        directory = _recipe().train(settings, progress=_progress, command=command)
     stderr.print(f"model written to {directory}")
 
 

@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,10 @@ from propscope.model.calibration import Calibration, auroc, expected_calibration
 from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
 from propscope.model.features import FEATURE_NAMES
 from propscope.model.inference import (
+    CLASSIFIER_FILE,
+    ENCODER_FILE,
     META_FILE,
+    TOKENIZER_FILE,
     Decoding,
     DetectedSpan,
     EncodedText,
@@ -37,14 +40,15 @@ from propscope.model.inference import (
     decode_spans,
     name_spans,
 )
+from propscope.model.verifier import VERIFIER_FILE
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.card import CARD_FILE, ensemble_card, model_card
-from propscope.training.config import Config
+from propscope.training.config import Config, with_overrides
 from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.training.loop import Corpus, cross_fitting_folds, encoder_directory, load_corpus, train_network
-from propscope.training.verifier import export_verifier, train_verifier
+from propscope.training.verifier import export_verifier, train_verifier, verifier_for
 
 log = logging.getLogger(__name__)
 DECODING_GRID = {
@@ -374,6 +378,51 @@ def _choose_precision(
     if corpus.validation and precision not in evaluations:
         evaluations[precision] = _validate(work / precision, corpus)
     return precision, evaluations
+
+
+TAGGER_FILES = (ENCODER_FILE, CLASSIFIER_FILE, TOKENIZER_FILE)
+
+
+def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
+    """A model that keeps a trained tagger's networks and adds a verifier trained on the configuration's pool.
+
+    The tagger must have left the validation split out: its articles are where the technique threshold,
+    the decoding and the calibration are chosen, read by the tagger and by a verifier trained on the
+    training split alone; the verifier that ships then trains on the whole pool. Costs two verifiers
+    and no tagger, which is what a CPU affords where retraining the taggers fold by fold does not.
+    """
+    base = OnnxModel(tagger)
+    if base.meta.get("config", {}).get("data", {}).get("pool", "train") != "train" or "validation" not in base.meta:
+        raise InputError(f"{tagger}: the tagger must be trained on the training split alone (data.pool = train)")
+    corpus = load_corpus(config)
+    split = load_corpus(with_overrides(config, ["data.pool=train"]))
+    output = Path(config.export.output)
+    work = output.parent / f"{output.name}.work"
+    held_out_verifier = verifier_for(config, split.train, split.labels, work / "fixed-split", progress)
+    shipped_verifier = verifier_for(config, corpus.train, corpus.labels, work / "verifier", progress)
+    meta = {k: v for k, v in base.meta.items() if k not in ("validation", "calibration", "calibration_figures")}
+    meta |= {
+        "name": config.export.name,
+        "created": dt.date.today().isoformat(),
+        "command": command,
+        "verifier": asdict(config.verifier),
+        "verifier_articles": len(corpus.train),
+        "verifier_config": config.to_dict(),
+        "tagger": {"created": base.meta.get("created"), "command": base.meta.get("command", "")},
+        "chosen_on": f"the {len(split.validation)} validation articles",
+        "held_out_articles": len(split.validation),
+    }
+    chooser = work / "chooser"
+    for directory, verifier in ((chooser, held_out_verifier), (output, shipped_verifier)):
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in TAGGER_FILES:
+            shutil.copyfile(tagger / name, directory / name)
+        shutil.copyfile(verifier / VERIFIER_FILE, directory / VERIFIER_FILE)
+        write_meta(directory, meta)
+    held_out = encode_all([(OnnxModel(chooser), split.validation)])
+    meta.update(_choose_reading(held_out, split.labels, progress))
+    calibrate_and_document(output, held_out, replace(split, validation=[]), meta, progress)
+    return output
 
 
 def calibrate_and_document(

@@ -16,7 +16,7 @@ import shutil
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +143,30 @@ def train_verifier(
                 )
     model.eval()
     return model.cpu()
+
+
+def verifier_for(
+    config: Config, articles: list[Article], labels: dict[str, list[Label]], directory: Path, progress
+) -> Path:
+    """``directory`` holding a verifier trained on ``articles``: reused where one of the same settings and
+    articles is there (a stamp, written last, says which), else trained and exported."""
+    import json
+
+    from propscope.training.loop import encoder_directory
+
+    identity = {"verifier": asdict(config.verifier), "seed": config.training.seed}
+    identity["articles"] = sorted(a.id for a in articles)
+    stamp = directory / "identity.json"
+    if stamp.exists() and json.loads(stamp.read_text("utf-8")) == identity:
+        progress(f"reusing the verifier in {directory}")
+        return directory
+    encoder = encoder_directory()
+    export_verifier(
+        train_verifier(config, articles, labels, encoder, progress), directory, config.export.verifier_precision
+    )
+    shutil.copyfile(encoder / "tokenizer.json", directory / "tokenizer.json")
+    stamp.write_text(json.dumps(identity) + "\n", encoding="utf-8")
+    return directory
 
 
 def export_verifier(model, output: Path, precision: str) -> None:
