@@ -9,8 +9,7 @@ each and a cap on how many run at once. The event loop itself never analyzes or 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Annotated, Any
@@ -80,9 +79,10 @@ class AnalyzeRequest(BaseModel):
         json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["url"]}]},
     )
 
-    text: Text | None = Field(None, description="The article text; give this or `url`, not both.")
+    # text and url may be left out but are never null, so the schema's "one of them" is exact.
+    text: Text = Field(None, description="The article text; give this or `url`, not both.")
     title: Text | None = Field(None, description="Optional title, kept in the analysis.")
-    url: Text | None = Field(None, description="An http(s) URL to fetch the article from; give this or `text`.")
+    url: Text = Field(None, description="An http(s) URL to fetch the article from; give this or `text`.")
 
     @model_validator(mode="after")
     def one_source(self) -> AnalyzeRequest:
@@ -121,16 +121,10 @@ def create_app(settings: ServerSettings | None = None, analyzer: Analyzer | None
     work = WorkQueue(settings.analyses, settings.queue, settings.retry_after_seconds)
     fetches = Gate(settings.fetches, "URL fetches", settings.retry_after_seconds)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        work.shutdown()
-
     app = FastAPIOffline(  # serves the /docs assets itself: no CDN, works offline
         title="PropScope",
         version=propscope.__version__,
         description="Find and explain propaganda techniques in news articles. Offsets count code points.",
-        lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

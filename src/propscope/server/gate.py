@@ -80,12 +80,4 @@ class WorkQueue:
             finally:
                 self._gate.leave()
 
-        try:
-            future = self._executor.submit(run_and_leave)
-        except RuntimeError:  # shut down
-            self._gate.leave()
-            raise
-        return await asyncio.wrap_future(future)
-
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        return await asyncio.wrap_future(self._executor.submit(run_and_leave))
