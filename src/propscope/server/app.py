@@ -39,7 +39,7 @@ class ServerSettings:
     max_chars: int = 200_000
     max_word_pieces: int = 60_000  # a 200,000-character English article has about 45,000
     analyses: int = 1  # at once; each already uses every core through ONNX Runtime's threads
-    queue: int = 2  # analyses waiting for a worker before new ones are answered 503
+    queue: int = 1  # analyses waiting for a worker; beyond, 503: an accepted one waits for at most one other
     fetches: int = 16  # URL fetches at once; they only wait on the network
     retry_after_seconds: int = 2
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS  # Host header names served; "*" for any
