@@ -1,4 +1,4 @@
-"""`propscope serve`: the host names it answers to follow --host unless --allowed-host says otherwise."""
+"""`propscope serve`: it answers to --host, localhost and the names --allowed-host adds."""
 
 import pytest
 import uvicorn
@@ -24,6 +24,7 @@ def served_app(monkeypatch, *args: str):
         ([], "rebound.example:8000", False),
         (["--host", "0.0.0.0"], "news-desk.lan:8000", False),
         (["--host", "0.0.0.0", "--allowed-host", "news-desk.lan"], "news-desk.lan:8000", True),
+        (["--allowed-host", "news-desk.lan"], "localhost:8000", True),
         (["--allowed-host", "*"], "anything.example", True),
     ],
 )

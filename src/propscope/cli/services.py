@@ -25,7 +25,7 @@ def serve(
     ] = False,
     allowed_host: Annotated[
         list[str] | None,
-        typer.Option(help="A host name the server answers to (repeat for more; '*' for any). Default: --host."),
+        typer.Option(help="Another host name to answer to, besides --host and localhost (repeatable; '*': any)."),
     ] = None,
 ) -> None:
     """Serve the web page and HTTP API (needs the web extra)."""
@@ -36,7 +36,7 @@ def serve(
         from propscope.server.app import LOCAL_HOSTS
     except ImportError as err:
         raise InputError(f"the web app needs the web extra: pip install 'propscope[web]' ({err})") from None
-    hosts = tuple(allowed_host or (f"[{host}]" if ":" in host else host, *LOCAL_HOSTS))
+    hosts = (f"[{host}]" if ":" in host else host, *LOCAL_HOSTS, *(allowed_host or ()))
     settings = ServerSettings(
         model=model, max_chars=max_chars, allowed_hosts=hosts, fetch=FetchPolicy(allow_private=allow_private_urls)
     )
