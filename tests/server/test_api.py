@@ -120,6 +120,7 @@ def test_requests_for_other_host_names_are_refused(client):
     assert client.get("/api/health", headers={"host": "localhost:8000"}).status_code == 200
     refused = client.get("/api/health", headers={"host": "attacker.example:8000"})
     assert refused.status_code == 400 and "attacker.example" in refused.json()["error"]
+    assert refused.headers["x-frame-options"] == "DENY"
     anywhere = TestClient(create_app(ServerSettings(allowed_hosts=("*",)), analyzer=load_analyzer()))
     assert anywhere.get("/api/health", headers={"host": "attacker.example"}).status_code == 200
 

@@ -126,9 +126,10 @@ def create_app(settings: ServerSettings | None = None, analyzer: Analyzer | None
         version=propscope.__version__,
         description="Find and explain propaganda techniques in news articles. Offsets count code points.",
     )
+    # The last added runs first: security headers on every answer, then the Host check, then the body cap.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
+    app.add_middleware(SecurityHeaders)
 
     def checked_text(text: str) -> str:
         """Limits that cost nothing to check: run on the event loop, before a request takes a place."""
