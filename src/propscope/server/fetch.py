@@ -43,9 +43,8 @@ class Page:
 
 @dataclass(frozen=True)
 class Target:
-    """A checked URL's parts: the host name to present and the port to connect to."""
+    """A checked URL's parts: the host name to resolve and the port to connect to."""
 
-    scheme: str
     hostname: str
     port: int
 
@@ -63,7 +62,7 @@ def parse_url(url: str) -> Target:
         raise FetchError(f"URL {url!r} has no host")
     if port == 0:
         raise FetchError(f"URL {url!r} names port 0")
-    return Target(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80))
+    return Target(parts.hostname, port or (443 if parts.scheme == "https" else 80))
 
 
 async def check_url(url: str, policy: FetchPolicy) -> str:
