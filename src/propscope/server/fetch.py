@@ -50,7 +50,7 @@ class Target:
 
 
 def parse_url(url: str) -> Target:
-    """The URL's scheme, host and port, or a ``FetchError`` saying what is wrong with it."""
+    """The host and port an http(s) URL names, or a ``FetchError`` saying what is wrong with it."""
     try:
         parts = urlsplit(url)
         port = parts.port
