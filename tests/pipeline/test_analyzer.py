@@ -53,6 +53,20 @@ def test_empty_text_is_an_input_error(analyzer):
         analyzer.analyze(Article("x", "  \n "))
 
 
+@pytest.mark.parametrize("text", ["\u200b\u200b", "\x00\x00", "\ue000 \ue001", "\ufeff"])
+def test_text_without_word_pieces_is_an_input_error(analyzer, text):
+    assert analyzer.word_pieces(text) == 0
+    with pytest.raises(InputError, match="no words the model can read"):
+        analyzer.analyze(Article(id="z", text=text))
+    with pytest.raises(InputError, match="no word the model can read"):
+        analyzer.technique_probabilities(text, [(0, 1)])
+
+
+def test_word_pieces_count_what_the_model_reads(analyzer):
+    assert analyzer.word_pieces("\\" * 100) == 100  # 100 characters of one piece each
+    assert analyzer.word_pieces("the the the") == 3
+
+
 def test_classify_template_keeps_order_and_spreads_duplicates(analyzer, sample_text):
     start = sample_text.index("reckless, shameful betrayal")
     template = [

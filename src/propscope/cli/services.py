@@ -23,15 +23,23 @@ def serve(
     allow_private_urls: Annotated[
         bool, typer.Option(help="Let URL input reach private, loopback and link-local addresses.")
     ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(help="Another host name to answer to, besides --host and localhost (repeatable; '*': any)."),
+    ] = None,
 ) -> None:
     """Serve the web page and HTTP API (needs the web extra)."""
     try:
         import uvicorn
 
         from propscope.server import FetchPolicy, ServerSettings, create_app
+        from propscope.server.app import LOCAL_HOSTS
     except ImportError as err:
         raise InputError(f"the web app needs the web extra: pip install 'propscope[web]' ({err})") from None
-    settings = ServerSettings(model=model, max_chars=max_chars, fetch=FetchPolicy(allow_private=allow_private_urls))
+    hosts = (f"[{host}]" if ":" in host else host, *LOCAL_HOSTS, *(allowed_host or ()))
+    settings = ServerSettings(
+        model=model, max_chars=max_chars, allowed_hosts=hosts, fetch=FetchPolicy(allow_private=allow_private_urls)
+    )
     propscope.load_analyzer(model)  # fail before listening if the model cannot load
     stderr.print(f"PropScope on http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

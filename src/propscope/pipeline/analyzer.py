@@ -11,7 +11,7 @@ import numpy as np
 from propscope.corpus.labels import Label
 from propscope.document import Analysis, Article, Span
 from propscope.errors import InputError, ModelError
-from propscope.model.ensemble import Model, load_model
+from propscope.model.ensemble import EnsembleModel, Model, load_model
 from propscope.model.inference import EncodedText, name_spans
 from propscope.pipeline.sentences import split_sentences
 
@@ -45,7 +45,10 @@ class Analyzer:
             article = Article(id="text", text=article)
         if not article.text.strip():
             raise InputError(f"article {article.id!r} is empty")
-        spans = self._spans(encoded or self.model.encode(article.text))
+        encoded = encoded or self.model.encode(article.text)
+        if not len(encoded.tokens):
+            raise InputError(f"article {article.id!r} has no words the model can read")
+        spans = self._spans(encoded)
         return Analysis.build(article, spans, split_sentences(article.text), model=self.model.name)
 
     def _spans(self, encoded: EncodedText) -> list[Span]:
@@ -59,6 +62,12 @@ class Analyzer:
             for (d, k, _), score in zip(named, scores, strict=True)
         ]
 
+    def word_pieces(self, text: str) -> int:
+        """How many word pieces the model reads in ``text``: what analysing it costs, unlike its length."""
+        model = self.model
+        tokenizer = model.members[0].tokenizer if isinstance(model, EnsembleModel) else model.tokenizer
+        return len(tokenizer.tokenize(text))
+
     def technique_probabilities(
         self, text: str, spans: list[tuple[int, int]], encoded: EncodedText | None = None
     ) -> np.ndarray:
@@ -66,7 +75,12 @@ class Analyzer:
         for start, end in spans:
             if not 0 <= start < end <= len(text):
                 raise InputError(f"span {start}..{end} lies outside the text (length {len(text)})")
-        return self.model.classify(encoded or self.model.encode(text), spans)
+        encoded = encoded or self.model.encode(text)
+        for start, end in spans:
+            first, last = encoded.tokens.token_range(start, end)
+            if first >= last:
+                raise InputError(f"span {start}..{end} holds no word the model can read")
+        return self.model.classify(encoded, spans)
 
     def classify_template(
         self,
