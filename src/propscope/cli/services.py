@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -42,6 +46,34 @@ class Engine(StrEnum):
     ray = "ray"
 
 
+@dataclass
+class StopRequest:
+    """Set by the first SIGINT or SIGTERM; the run then stops taking records and keeps what it finished."""
+
+    signal: signal.Signals | None = None
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """SIGTERM (``timeout``, systemd) ends a run as Ctrl-C does; a second signal stops it at once."""
+    request = StopRequest()
+
+    def handle(number: int, frame: object) -> None:
+        if request.signal is not None:
+            raise KeyboardInterrupt
+        request.signal = signal.Signals(number)
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 @app.command()
 @reports_errors
 def batch(
@@ -78,7 +110,7 @@ def batch(
         TextColumn("{task.fields[rate]}"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=stderr, transient=False) as progress:
+    with stop_on_signals() as stop, Progress(*columns, console=stderr, transient=False) as progress:
         task = progress.add_task("analyzing", total=None, rate="")
 
         def advance(n: int) -> None:
@@ -87,7 +119,12 @@ def batch(
             progress.update(task, rate=f"{speed:.1f} articles/s" if speed else "")
 
         summary = run_batch(
-            source, output, options, on_total=lambda t: progress.update(task, total=t), on_advance=advance
+            source,
+            output,
+            options,
+            on_total=lambda t: progress.update(task, total=t),
+            on_advance=advance,
+            should_stop=stop,
         )
     memory = ", ".join(f"{mb:.0f} MB" for mb in sorted(summary.peak_rss_mb.values())) or "-"
     stderr.print(
@@ -99,6 +136,13 @@ def batch(
     )
     if summary.errors:
         stderr.print(f"errors and their reasons: {errors_path(output)}", highlight=False)
+    if stop.signal is not None:
+        stderr.print(
+            f"stopped by {stop.signal.name}: everything finished is kept; the same command resumes the run",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(128 + stop.signal)
 
 
 class GroupBy(StrEnum):
