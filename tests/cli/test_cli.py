@@ -205,3 +205,36 @@ def test_batch_then_report(tmp_path: Path, sample_text: str):
 def test_batch_missing_input_is_one_message(tmp_path: Path):
     result = run("batch", tmp_path / "missing.jsonl", "-o", tmp_path / "out.jsonl")
     assert result.exit_code == 1 and "no such file" in result.output
+
+
+HOSTILE = (
+    "Title [/] [link=file:///etc/passwd]click[/link] \x1b]0;owned\x07\n\n"
+    "The reckless council \x1b]52;c;cm0gLXJmIH4=\x07betrayed\x1b[2J every "
+    "\x1b]8;;http://x.test\x1b\\honest\x1b]8;;\x1b\\ family \x9b31m in town.\r\n"
+    "Real patriots will never accept this shameful deal.\x7f\n"
+)
+
+
+def test_article_text_and_titles_send_no_control_sequence_to_the_terminal(tmp_path: Path, monkeypatch):
+    article = tmp_path / "hostile.txt"
+    article.write_text(HOSTILE, encoding="utf-8", newline="")
+    monkeypatch.setenv("FORCE_COLOR", "1")  # render as for a terminal, colours included
+    monkeypatch.setenv("COLUMNS", "200")
+    shown = run("analyze", article)
+    assert shown.exit_code == 0
+    styles = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout)  # Rich's own colour codes are the only ones allowed
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", styles)
+    assert "[link=file:///etc/passwd]click[/link]" in styles and "Title [/]" in styles
+    assert "␛]52;c;cm0gLXJmIH4=␇betrayed␛[2J" in styles
+    out = tmp_path / "shown.txt"
+    assert run("analyze", article, "-o", out).exit_code == 0
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out.read_text(encoding="utf-8"))
+    for fmt in ("json", "jsonl"):
+        data = run("analyze", article, "-f", fmt).stdout
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", data)
+        assert json.loads(data.splitlines()[0] if fmt == "jsonl" else data)["article"]["text"] == HOSTILE
+
+
+def test_error_messages_quote_names_without_markup_or_control_sequences(tmp_path: Path):
+    result = run("analyze", tmp_path / "[/] \x1b]0;x\x07.txt")
+    assert result.exit_code == 1 and "[/] ␛]0;x␇.txt: no such file" in result.output

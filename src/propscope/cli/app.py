@@ -17,6 +17,7 @@ from rich.text import Text
 
 import propscope
 from propscope.errors import InputError, PropScopeError
+from propscope.render.terminal import terminal_safe
 
 app = typer.Typer(
     help="Find and explain propaganda techniques in news articles, offline.",
@@ -24,7 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, markup=False)  # messages quote the user's names and text: never markup
 F = TypeVar("F", bound=Callable)
 
 
@@ -36,7 +37,7 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except PropScopeError as err:
-            stderr.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
+            stderr.print(Text.assemble(("error: ", "bold red"), terminal_safe(str(err))), soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             stderr.print("interrupted")
