@@ -238,3 +238,26 @@ def test_article_text_and_titles_send_no_control_sequence_to_the_terminal(tmp_pa
 def test_error_messages_quote_names_without_markup_or_control_sequences(tmp_path: Path):
     result = run("analyze", tmp_path / "[/] \x1b]0;x\x07.txt")
     assert result.exit_code == 1 and "[/] ␛]0;x␇.txt: no such file" in result.output
+
+
+def test_evaluate_reads_label_files_saved_with_a_byte_order_mark(tmp_path: Path):
+    gold, pred = tmp_path / "gold.labels", tmp_path / "pred.labels"
+    gold.write_text("1\tDoubt\t0\t10\n2\tSlogans\t20\t30\n", encoding="utf-8-sig")
+    pred.write_text("1\tDoubt\t0\t10\n2\tSlogans\t20\t30\n", encoding="utf-8")
+    scores = json.loads(run("evaluate", pred, gold, "--json").stdout)
+    assert scores["f1"] == 1.0
+
+
+def test_evaluate_without_gold_labels_is_an_error(tmp_path: Path):
+    gold, pred = tmp_path / "gold.labels", tmp_path / "pred.labels"
+    gold.write_text("\n", encoding="utf-8")
+    pred.write_text("1\tDoubt\t0\t10\n", encoding="utf-8")
+    result = run("evaluate", pred, gold)
+    assert result.exit_code == 1 and "gold.labels: no gold labels" in result.output
+
+
+def test_classify_names_the_template_line_of_an_unknown_article(folder: Path, tmp_path: Path):
+    template = tmp_path / "template.labels"
+    template.write_text("10\t?\t0\t7\n\ufeff10\t?\t0\t7\n", "utf-8")
+    result = run("classify", folder, template)
+    assert result.exit_code == 1 and "template.labels:2: no article with id '\\ufeff10'" in result.output

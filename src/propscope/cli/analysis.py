@@ -77,7 +77,9 @@ def classify(
     by_id = {a.id: a for a in load_articles(articles)}
     for number, row in enumerate(rows, start=1):
         article = by_id.get(row.article_id)
-        if article is not None and row.end > len(article.text):
+        if article is None:
+            raise InputError(f"{template}:{number}: no article with id {row.article_id!r} in {articles}")
+        if row.end > len(article.text):
             raise InputError(
                 f"{template}:{number}: span {row.start}..{row.end} is past the end of article "
                 f"{row.article_id} ({len(article.text)} characters)"
@@ -123,6 +125,8 @@ def evaluate_command(
 ) -> None:
     """Score predictions against gold labels with the SemEval-2020 Task 11 metrics."""
     predicted, reference = read_labels(predictions), read_labels(gold)
+    if not reference:
+        raise InputError(f"{gold}: no gold labels to score against")
     if task is not Task.si:
         for path, rows in ((predictions, predicted), (gold, reference)):
             if any(row.technique in (None, "?") for row in rows):
