@@ -10,6 +10,7 @@ from propscope.corpus import read_labels
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample_article.txt"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "src" / "propscope" / "resources" / "models" / "default"
 
 
 def run(*args, input=None):
@@ -261,3 +262,64 @@ def test_classify_names_the_template_line_of_an_unknown_article(folder: Path, tm
     template.write_text("10\t?\t0\t7\n\ufeff10\t?\t0\t7\n", "utf-8")
     result = run("classify", folder, template)
     assert result.exit_code == 1 and "template.labels:2: no article with id '\\ufeff10'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x00\x00\x00", "holds NUL bytes"),
+        ("Title\n\nBody text.".encode("utf-16-le"), "holds NUL bytes"),
+        ("\u200b\u200c\u2060\n".encode(), "no readable text"),
+        (b"\xef\xbb\xbf", "no readable text"),
+        (b"\x1b\x07\x08\x7f", "no readable text"),
+        ("\ue000\ue001".encode(), "no readable text"),
+    ],
+)
+def test_input_without_readable_text_is_an_error(tmp_path: Path, content: bytes, message: str):
+    path = tmp_path / "hollow.txt"
+    path.write_bytes(content)
+    result = run("analyze", path)
+    assert result.exit_code == 1 and "hollow.txt:" in result.output and message in result.output
+    assert run("analyze", "-", input=content).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: ["analyze", SAMPLE, "-o", p],
+        lambda p: ["analyze", SAMPLE, "-o", p / ("n" * 300)],
+        lambda p: ["analyze", p / ("n" * 300)],
+        lambda p: ["batch", SAMPLE.parent, "-o", p],
+        lambda p: ["batch", SAMPLE.parent, "-o", p / ("n" * 300)],
+        lambda p: ["report", p / ("n" * 300)],
+    ],
+)
+def test_unusable_paths_are_one_clear_message(tmp_path: Path, make):
+    result = run(*make(tmp_path))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "error: " in result.output and ("is a folder" in result.output or "too long" in result.output)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        lambda m: (m / "meta.json").write_text("null"),
+        lambda m: (m / "meta.json").write_text("[1, 2]"),
+        lambda m: (m / "meta.json").write_text('{"window_tokens": "x"'),
+        lambda m: (m / "meta.json").write_text('{"members": 3}'),
+        lambda m: (m / "meta.json").write_text((DEFAULT_MODEL / "meta.json").read_text("utf-8")),
+    ],
+)
+def test_broken_model_folders_are_one_clear_message(tmp_path: Path, setup):
+    setup(tmp_path)
+    result = run("analyze", SAMPLE, "--model", tmp_path)
+    assert result.exit_code == 1 and f"error: {tmp_path}: not a usable PropScope model" in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_batch_with_a_broken_model_is_one_clear_message(tmp_path: Path):
+    (tmp_path / "meta.json").write_text("null", encoding="utf-8")
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "1", "text": "Plain words."}) + "\n", encoding="utf-8")
+    result = run("batch", source, "-o", tmp_path / "out.jsonl", "--workers", "1", "--model", tmp_path)
+    assert result.exit_code == 1 and f"error: {tmp_path}: not a usable PropScope model" in result.output

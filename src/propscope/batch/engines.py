@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
@@ -69,13 +70,16 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-_worker: Worker | None = None
+_worker: Worker | PropScopeError | None = None
 
 
 def _start_worker(model: str, threads: int, parent: int) -> None:
     global _worker
     _die_with_parent(parent)
-    _worker = Worker(model, threads)
+    try:
+        _worker = Worker(model, threads)
+    except PropScopeError as err:  # raised with the first record instead, so the parent can report it
+        _worker = err
 
 
 def _die_with_parent(parent: int) -> None:
@@ -113,6 +117,8 @@ def _stop_signals_blocked() -> Iterator[None]:
 
 def _analyze_in_worker(record: Record) -> Result:
     assert _worker is not None, "worker not started"
+    if isinstance(_worker, PropScopeError):
+        raise _worker
     return _worker.analyze(record)
 
 
@@ -150,6 +156,11 @@ def run_local(
             if future.cancelled():
                 break
             yield future.result()
+    except BrokenProcessPool:
+        raise PropScopeError(
+            "a worker process ended unexpectedly (out of memory?); what was finished is kept and the same "
+            "command resumes the run"
+        ) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -16,7 +16,7 @@ from rich.text import Text
 import propscope
 from propscope.cli.app import ModelOption, OutputOption, app, output_stream, reports_errors
 from propscope.corpus import load_articles, read_article, read_labels, write_labels
-from propscope.corpus.articles import decode_text, title_of
+from propscope.corpus.articles import decode_text, has_substance, title_of
 from propscope.document import Article
 from propscope.errors import InputError
 from propscope.metrics import Report, evaluate
@@ -35,8 +35,10 @@ def read_inputs(paths: list[str]) -> list[Article]:
             path = Path(raw)
             found = load_articles(path) if path.is_dir() else [read_article(path)]
         for article in found:
-            if not article.text.strip():
+            if not has_substance(article.text):
                 source = "<stdin>" if raw == "-" else (raw if len(found) == 1 else f"{raw} (article {article.id})")
+                if article.text.strip():
+                    raise InputError(f"{source}: no readable text, only control, invisible or private-use characters")
                 raise InputError(f"{source}: empty input, nothing to analyze")
         articles.extend(found)
     return articles

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 import propscope
-from propscope.cli.app import ModelOption, app, output_stream, reports_errors, stderr
+from propscope.cli.app import ModelOption, app, check_output_path, output_stream, reports_errors, stderr
 from propscope.errors import InputError
 
 
@@ -92,8 +92,8 @@ def batch(
 
     from propscope.batch import BatchOptions, errors_path, run_batch
 
-    if not output.parent.is_dir():
-        raise InputError(f"{output}: the folder {output.parent} does not exist")
+    for path in (output, errors_path(output), *([ptc] if ptc else [])):
+        check_output_path(path)
     options = BatchOptions(
         model=model,
         engine=engine.value,

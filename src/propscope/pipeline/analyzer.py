@@ -37,7 +37,13 @@ class Analyzer:
 
     @classmethod
     def load(cls, name_or_path: str = DEFAULT_MODEL, threads: int | None = None) -> Analyzer:
-        return cls(load_model(model_directory(name_or_path), threads=threads))
+        directory = model_directory(name_or_path)
+        try:
+            return cls(load_model(directory, threads=threads))
+        except ModelError:
+            raise
+        except Exception as err:  # any folder can be named: a missing file, a meta.json of the wrong shape
+            raise ModelError(f"{directory}: not a usable PropScope model ({type(err).__name__}: {err})") from None
 
     def analyze(self, article: Article | str, encoded: EncodedText | None = None) -> Analysis:
         """``encoded``: the article already run through ``self.model.encode``, to reuse it."""
