@@ -18,6 +18,7 @@ from propscope.techniques import TECHNIQUES, get_technique
 
 UNKNOWN = "(unknown)"
 TOP_PHRASES = 8
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheet programs would run as a formula
 
 
 @dataclass
@@ -91,16 +92,21 @@ def write_csv(groups: list[GroupStats], out: TextIO) -> None:
         phrases = "; ".join(f"{p} ({n})" for p, n in g.phrases.most_common(TOP_PHRASES))
         writer.writerow(
             [
-                g.name,
+                _inert(g.name),
                 g.articles,
                 g.words,
                 g.spans,
                 f"{g.spans_per_1000_words:.2f}",
                 f"{g.flagged_share:.4f}",
                 *(g.techniques[n] for n in names),
-                phrases,
+                _inert(phrases),
             ]
         )
+
+
+def _inert(cell: str) -> str:
+    """A text cell a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _bar_chart(groups: list[GroupStats]) -> str:
