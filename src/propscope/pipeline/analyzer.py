@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +50,9 @@ class Analyzer:
         """``encoded``: the article already run through ``self.model.encode``, to reuse it."""
         if isinstance(article, str):
             article = Article(id="text", text=article)
+        if not isinstance(article, Article):
+            raise TypeError(f"analyze() takes a str or an Article, not {type(article).__name__}")
+        _check_str(text=article.text, title=article.title, id=article.id)
         if not article.text.strip():
             raise InputError(f"article {article.id!r} is empty")
         spans = self._spans(encoded or self.model.encode(article.text))
@@ -104,12 +108,28 @@ class Analyzer:
         return [label for label in filled if label is not None]
 
 
-@lru_cache(maxsize=4)
+def _check_str(**values: object) -> None:
+    for name, value in values.items():
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+
+
+_loading = threading.Lock()
+
+
 def load_analyzer(name_or_path: str = DEFAULT_MODEL) -> Analyzer:
-    """The cached analyzer: loading a model takes a while, so every caller shares one."""
+    """The cached analyzer: loading a model takes a while, so every caller (and thread) shares one."""
+    _check_str(model=name_or_path)
+    with _loading:  # threads asking at once wait for the one load
+        return _cached_analyzer(name_or_path)
+
+
+@lru_cache(maxsize=4)
+def _cached_analyzer(name_or_path: str) -> Analyzer:
     return Analyzer.load(name_or_path)
 
 
 def analyze(text: str, *, title: str = "", model: str = DEFAULT_MODEL) -> Analysis:
     """Find the propaganda techniques in ``text``, with the shipped default model unless named."""
+    _check_str(text=text, title=title, model=model)
     return load_analyzer(model).analyze(Article(id="text", text=text, title=title))
