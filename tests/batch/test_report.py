@@ -85,3 +85,11 @@ def test_csv_cells_never_start_a_formula(tmp_path: Path):
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
     assert sorted(row["group"] for row in table) == sorted(["'" + s for s in sources[:4]] + ["Plain"])
     assert table[0]["top_phrases"] == "'=hyperlink (1)"
+
+
+@pytest.mark.parametrize("line", [b"[]", b"3", b'{"article": []}', b"\x80\xff", b'{"article": {"text": 3}}'])
+def test_a_line_of_any_other_shape_is_named(tmp_path: Path, line: bytes):
+    path = tmp_path / "out.jsonl"
+    path.write_bytes(line + b"\n")
+    with pytest.raises(InputError, match="out.jsonl:1: not a PropScope analysis line"):
+        collect(path, "source")

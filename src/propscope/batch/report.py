@@ -64,7 +64,7 @@ def group_key(row: dict, by: str) -> str:
 def collect(path: Path, by: str) -> list[GroupStats]:
     groups: dict[str, GroupStats] = {}
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as err:
         raise InputError(f"{path}: cannot read ({err.strerror})") from None
     with handle:
@@ -72,10 +72,10 @@ def collect(path: Path, by: str) -> list[GroupStats]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line)  # decodes UTF-8 itself: a bad byte is one more ValueError
                 key = group_key(row, by)
                 groups.setdefault(key, GroupStats(key)).add(row)
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
+            except (ValueError, KeyError, TypeError, AttributeError) as err:  # any JSON, of any shape
                 raise InputError(f"{path}:{number}: not a PropScope analysis line ({err})") from None
     if not groups:
         raise InputError(f"{path}: no analyses to report on")
