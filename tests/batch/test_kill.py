@@ -19,8 +19,14 @@ from tests.batch.test_runner import articles, write_jsonl
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes through /proc")
 
-CYCLES = 12
 SEED = 20260315
+KILL, TERM, INT = signal.SIGKILL, signal.SIGTERM, signal.SIGINT
+# (signal, whether it comes while the run starts up rather than after some results); SIGINT goes to the
+# whole process group, as Ctrl-C in a terminal sends it
+PLAN = [
+    (KILL, True), (TERM, False), (INT, False), (KILL, False), (TERM, True), (KILL, False),
+    (INT, False), (TERM, False), (KILL, True), (TERM, False), (KILL, False), (INT, False),
+]  # fmt: skip
 
 
 def session_members(session: int) -> list[int]:
@@ -69,13 +75,11 @@ def test_killed_runs_leave_no_process_and_resume_to_a_clean_runs_output(tmp_path
 
     rng = random.Random(SEED)
     interrupted = 0
-    for cycle in range(CYCLES):
-        kind = signal.SIGKILL if cycle % 2 == 0 else signal.SIGTERM
+    for cycle, (kind, starting) in enumerate(PLAN):
         before = len(complete_lines(killed / "out.jsonl"))
         process = subprocess.Popen(
             batch_command(source, killed), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
         )
-        starting = cycle % 3 == 0
         if starting:  # while it starts: importing, spawning workers, loading the model
             time.sleep(rng.uniform(0.1, 2.5))
         else:  # after a random number of new results
@@ -85,7 +89,10 @@ def test_killed_runs_leave_no_process_and_resume_to_a_clean_runs_output(tmp_path
                 assert time.monotonic() < deadline, "the run made no progress"
                 time.sleep(0.02)
         running = process.poll() is None
-        process.send_signal(kind)
+        if kind == INT:
+            os.killpg(process.pid, kind)
+        else:
+            process.send_signal(kind)
         # the pipes reach end of file only when no process holds them: a worker left alive would hang here
         try:
             _, stderr = process.communicate(timeout=60)
@@ -95,9 +102,9 @@ def test_killed_runs_leave_no_process_and_resume_to_a_clean_runs_output(tmp_path
                 os.kill(pid, signal.SIGKILL)
         assert left == [], f"cycle {cycle}: processes outlived the run"
         assert b"Traceback" not in stderr
-        if running and kind == signal.SIGTERM and not starting:  # (while starting, it may not handle it yet)
-            assert process.returncode == 128 + signal.SIGTERM, stderr.decode()
-            assert b"stopped by SIGTERM" in stderr
+        if running and kind != KILL and not starting:  # (while starting, it may not handle signals yet)
+            assert process.returncode == 128 + kind, stderr.decode()
+            assert f"stopped by {kind.name}".encode() in stderr
         interrupted += running
         done = complete_lines(killed / "out.jsonl")
         assert done == expected[: len(done)], f"cycle {cycle}: output is not a prefix of the clean run's"
