@@ -87,7 +87,17 @@ def test_csv_cells_never_start_a_formula(tmp_path: Path):
     assert table[0]["top_phrases"] == "'=hyperlink (1)"
 
 
-@pytest.mark.parametrize("line", [b"[]", b"3", b'{"article": []}', b"\x80\xff", b'{"article": {"text": 3}}'])
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"[]",
+        b"3",
+        b'{"article": []}',
+        b"\x80\xff",
+        b'{"article": {"text": 3}}',
+        analysis_line("1", "Words.", [], source="\ud800").encode(),  # JSON-escaped lone surrogate
+    ],
+)
 def test_a_line_of_any_other_shape_is_named(tmp_path: Path, line: bytes):
     path = tmp_path / "out.jsonl"
     path.write_bytes(line + b"\n")

@@ -73,6 +73,7 @@ def collect(path: Path, by: str) -> list[GroupStats]:
                 continue
             try:
                 row = json.loads(line)  # decodes UTF-8 itself: a bad byte is one more ValueError
+                json.dumps(row, ensure_ascii=False).encode("utf-8")  # so is a lone surrogate ("\\ud800")
                 key = group_key(row, by)
                 groups.setdefault(key, GroupStats(key)).add(row)
             except (ValueError, KeyError, TypeError, AttributeError) as err:  # any JSON, of any shape
