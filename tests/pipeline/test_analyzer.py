@@ -113,3 +113,8 @@ def test_threads_asking_at_once_load_the_model_once(monkeypatch: pytest.MonkeyPa
     with ThreadPoolExecutor(8) as pool:
         analyzers = list(pool.map(lambda _: propscope.load_analyzer("model-loaded-by-eight-threads"), range(8)))
     assert loads == ["model-loaded-by-eight-threads"] and len({id(a) for a in analyzers}) == 1
+
+
+def test_text_that_is_not_valid_unicode_is_an_input_error():
+    with pytest.raises(InputError, match="not valid Unicode \\(character 2\\)"):
+        propscope.analyze("a \ud800 b")

@@ -55,6 +55,10 @@ class Analyzer:
         _check_str(text=article.text, title=article.title, id=article.id)
         if not article.text.strip():
             raise InputError(f"article {article.id!r} is empty")
+        try:
+            article.text.encode("utf-8")
+        except UnicodeEncodeError as err:  # a lone surrogate, as JSON's "\\ud800" decodes to
+            raise InputError(f"article {article.id!r} is not valid Unicode (character {err.start})") from None
         spans = self._spans(encoded or self.model.encode(article.text))
         return Analysis.build(article, spans, split_sentences(article.text), model=self.model.name)
 
