@@ -89,7 +89,7 @@ def _jsonl_records(path: Path) -> Iterator[Record | Rejected]:
 
 
 def _csv_records(path: Path) -> Iterator[Record | Rejected]:
-    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))  # process-wide, and only ever raised
+    _allow_long_csv_fields()
     # utf-8-sig: spreadsheet programs start "CSV UTF-8" files with a byte order mark
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -105,6 +105,11 @@ def _csv_records(path: Path) -> Iterator[Record | Rejected]:
                 yield _from_mapping(row, where)
         except csv.Error as err:
             raise InputError(f"{path}:{reader.line_num}: not readable as CSV ({err})") from None
+
+
+def _allow_long_csv_fields() -> None:
+    """The csv module's limit is process-wide; it is only ever raised here, never lowered."""
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 
 
 def _has_surrogates(value: str) -> bool:
@@ -154,7 +159,7 @@ def count_records(path: Path) -> int:
     if path.is_dir():
         return sum(1 for _ in path.glob("*.txt"))
     if path.suffix.lower() == ".csv":
-        csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+        _allow_long_csv_fields()
         with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
             try:
                 return max(0, sum(1 for _ in csv.reader(handle)) - 1)

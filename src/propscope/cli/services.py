@@ -50,10 +50,10 @@ class Engine(StrEnum):
 class StopRequest:
     """Set by the first SIGINT or SIGTERM; the run then stops taking records and keeps what it finished."""
 
-    signal: signal.Signals | None = None
+    received: signal.Signals | None = None
 
     def __call__(self) -> bool:
-        return self.signal is not None
+        return self.received is not None
 
 
 @contextmanager
@@ -62,9 +62,9 @@ def stop_on_signals() -> Iterator[StopRequest]:
     request = StopRequest()
 
     def handle(number: int, frame: object) -> None:
-        if request.signal is not None:
+        if request.received is not None:
             raise KeyboardInterrupt
-        request.signal = signal.Signals(number)
+        request.received = signal.Signals(number)
 
     previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -136,13 +136,13 @@ def batch(
     )
     if summary.errors:
         stderr.print(f"errors and their reasons: {errors_path(output)}", highlight=False)
-    if stop.signal is not None:
+    if stop.received is not None:
         stderr.print(
-            f"stopped by {stop.signal.name}: everything finished is kept; the same command resumes the run",
+            f"stopped by {stop.received.name}: everything finished is kept; the same command resumes the run",
             highlight=False,
             soft_wrap=True,
         )
-        raise typer.Exit(128 + stop.signal)
+        raise typer.Exit(128 + stop.received)
 
 
 class GroupBy(StrEnum):
