@@ -70,3 +70,36 @@ def test_a_line_that_is_not_an_analysis_is_named(tmp_path: Path):
     path.write_text('{"id": "1"}\n', encoding="utf-8")
     with pytest.raises(InputError, match="out.jsonl:1"):
         collect(path, "source")
+
+
+def test_csv_cells_never_start_a_formula(tmp_path: Path):
+    text = '=HYPERLINK("http://x.test","y") is loaded.'
+    sources = ['=cmd|"/c calc"!A1', "+1+1", "-2", "@SUM(A1)", "Plain"]
+    rows = [analysis_line(str(i), text, [(0, 10, "Loaded_Language")], source=s) for i, s in enumerate(sources)]
+    path = tmp_path / "out.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with (tmp_path / "r.csv").open("w", newline="", encoding="utf-8") as out:
+        write_csv(collect(path, "source"), out)
+    table = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
+    cells = [row[column] for row in table for column in ("group", "top_phrases")]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+    assert sorted(row["group"] for row in table) == sorted(["'" + s for s in sources[:4]] + ["Plain"])
+    assert table[0]["top_phrases"] == "'=hyperlink (1)"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"[]",
+        b"3",
+        b'{"article": []}',
+        b"\x80\xff",
+        b'{"article": {"text": 3}}',
+        analysis_line("1", "Words.", [], source="\ud800").encode(),  # JSON-escaped lone surrogate
+    ],
+)
+def test_a_line_of_any_other_shape_is_named(tmp_path: Path, line: bytes):
+    path = tmp_path / "out.jsonl"
+    path.write_bytes(line + b"\n")
+    with pytest.raises(InputError, match="out.jsonl:1: not a PropScope analysis line"):
+        collect(path, "source")

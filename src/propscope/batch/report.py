@@ -18,6 +18,7 @@ from propscope.techniques import TECHNIQUES, get_technique
 
 UNKNOWN = "(unknown)"
 TOP_PHRASES = 8
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheet programs would run as a formula
 
 
 @dataclass
@@ -63,7 +64,7 @@ def group_key(row: dict, by: str) -> str:
 def collect(path: Path, by: str) -> list[GroupStats]:
     groups: dict[str, GroupStats] = {}
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as err:
         raise InputError(f"{path}: cannot read ({err.strerror})") from None
     with handle:
@@ -71,10 +72,11 @@ def collect(path: Path, by: str) -> list[GroupStats]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line)  # decodes UTF-8 itself: a bad byte is one more ValueError
+                json.dumps(row, ensure_ascii=False).encode("utf-8")  # so is a lone surrogate ("\\ud800")
                 key = group_key(row, by)
                 groups.setdefault(key, GroupStats(key)).add(row)
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
+            except (ValueError, KeyError, TypeError, AttributeError) as err:  # any JSON, of any shape
                 raise InputError(f"{path}:{number}: not a PropScope analysis line ({err})") from None
     if not groups:
         raise InputError(f"{path}: no analyses to report on")
@@ -91,16 +93,21 @@ def write_csv(groups: list[GroupStats], out: TextIO) -> None:
         phrases = "; ".join(f"{p} ({n})" for p, n in g.phrases.most_common(TOP_PHRASES))
         writer.writerow(
             [
-                g.name,
+                _inert(g.name),
                 g.articles,
                 g.words,
                 g.spans,
                 f"{g.spans_per_1000_words:.2f}",
                 f"{g.flagged_share:.4f}",
                 *(g.techniques[n] for n in names),
-                phrases,
+                _inert(phrases),
             ]
         )
+
+
+def _inert(cell: str) -> str:
+    """A text cell a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _bar_chart(groups: list[GroupStats]) -> str:

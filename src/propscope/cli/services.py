@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +13,7 @@ from typing import Annotated
 import typer
 
 import propscope
-from propscope.cli.app import ModelOption, app, output_stream, reports_errors, stderr
+from propscope.cli.app import ModelOption, app, check_output_path, output_stream, reports_errors, stderr
 from propscope.errors import InputError
 
 
@@ -50,6 +54,34 @@ class Engine(StrEnum):
     ray = "ray"
 
 
+@dataclass
+class StopRequest:
+    """Set by the first SIGINT or SIGTERM; the run then stops taking records and keeps what it finished."""
+
+    received: signal.Signals | None = None
+
+    def __call__(self) -> bool:
+        return self.received is not None
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """SIGTERM (``timeout``, systemd) ends a run as Ctrl-C does; a second signal stops it at once."""
+    request = StopRequest()
+
+    def handle(number: int, frame: object) -> None:
+        if request.received is not None:
+            raise KeyboardInterrupt
+        request.received = signal.Signals(number)
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 @app.command()
 @reports_errors
 def batch(
@@ -68,8 +100,8 @@ def batch(
 
     from propscope.batch import BatchOptions, errors_path, run_batch
 
-    if not output.parent.is_dir():
-        raise InputError(f"{output}: the folder {output.parent} does not exist")
+    for path in (output, errors_path(output), *([ptc] if ptc else [])):
+        check_output_path(path)
     options = BatchOptions(
         model=model,
         engine=engine.value,
@@ -86,7 +118,7 @@ def batch(
         TextColumn("{task.fields[rate]}"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=stderr, transient=False) as progress:
+    with stop_on_signals() as stop, Progress(*columns, console=stderr, transient=False) as progress:
         task = progress.add_task("analyzing", total=None, rate="")
 
         def advance(n: int) -> None:
@@ -95,7 +127,12 @@ def batch(
             progress.update(task, rate=f"{speed:.1f} articles/s" if speed else "")
 
         summary = run_batch(
-            source, output, options, on_total=lambda t: progress.update(task, total=t), on_advance=advance
+            source,
+            output,
+            options,
+            on_total=lambda t: progress.update(task, total=t),
+            on_advance=advance,
+            should_stop=stop,
         )
     memory = ", ".join(f"{mb:.0f} MB" for mb in sorted(summary.peak_rss_mb.values())) or "-"
     stderr.print(
@@ -107,6 +144,13 @@ def batch(
     )
     if summary.errors:
         stderr.print(f"errors and their reasons: {errors_path(output)}", highlight=False)
+    if stop.received is not None:
+        stderr.print(
+            f"stopped by {stop.received.name}: everything finished is kept; the same command resumes the run",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(128 + stop.received)
 
 
 class GroupBy(StrEnum):

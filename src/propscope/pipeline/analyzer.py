@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -37,14 +38,27 @@ class Analyzer:
 
     @classmethod
     def load(cls, name_or_path: str = DEFAULT_MODEL, threads: int | None = None) -> Analyzer:
-        return cls(load_model(model_directory(name_or_path), threads=threads))
+        directory = model_directory(name_or_path)
+        try:
+            return cls(load_model(directory, threads=threads))
+        except ModelError:
+            raise
+        except Exception as err:  # any folder can be named: a missing file, a meta.json of the wrong shape
+            raise ModelError(f"{directory}: not a usable PropScope model ({type(err).__name__}: {err})") from None
 
     def analyze(self, article: Article | str, encoded: EncodedText | None = None) -> Analysis:
         """``encoded``: the article already run through ``self.model.encode``, to reuse it."""
         if isinstance(article, str):
             article = Article(id="text", text=article)
+        if not isinstance(article, Article):
+            raise TypeError(f"analyze() takes a str or an Article, not {type(article).__name__}")
+        _check_str(text=article.text, title=article.title, id=article.id)
         if not article.text.strip():
             raise InputError(f"article {article.id!r} is empty")
+        try:
+            article.text.encode("utf-8")
+        except UnicodeEncodeError as err:  # a lone surrogate, as JSON's "\\ud800" decodes to
+            raise InputError(f"article {article.id!r} is not valid Unicode (character {err.start})") from None
         encoded = encoded or self.model.encode(article.text)
         if not len(encoded.tokens):
             raise InputError(f"article {article.id!r} has no words the model can read")
@@ -112,12 +126,28 @@ class Analyzer:
         return [label for label in filled if label is not None]
 
 
-@lru_cache(maxsize=4)
+def _check_str(**values: object) -> None:
+    for name, value in values.items():
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+
+
+_loading = threading.Lock()
+
+
 def load_analyzer(name_or_path: str = DEFAULT_MODEL) -> Analyzer:
-    """The cached analyzer: loading a model takes a while, so every caller shares one."""
+    """The cached analyzer: loading a model takes a while, so every caller (and thread) shares one."""
+    _check_str(model=name_or_path)
+    with _loading:  # threads asking at once wait for the one load
+        return _cached_analyzer(name_or_path)
+
+
+@lru_cache(maxsize=4)
+def _cached_analyzer(name_or_path: str) -> Analyzer:
     return Analyzer.load(name_or_path)
 
 
 def analyze(text: str, *, title: str = "", model: str = DEFAULT_MODEL) -> Analysis:
     """Find the propaganda techniques in ``text``, with the shipped default model unless named."""
+    _check_str(text=text, title=title, model=model)
     return load_analyzer(model).analyze(Article(id="text", text=text, title=title))
