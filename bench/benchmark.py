@@ -17,9 +17,9 @@ from pathlib import Path
 
 from propscope.corpus import load_articles, read_ids, read_labels
 from propscope.document import Article
-from propscope.evaluation import evaluate_analyzer, per_technique_markdown
 from propscope.model.ensemble import load_model
 from propscope.pipeline.analyzer import Analyzer, model_directory
+from propscope.training.evaluation import evaluate_analyzer, per_technique_markdown
 
 REPO = Path(__file__).resolve().parent.parent
 

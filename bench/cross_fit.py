@@ -1,43 +1,78 @@
-"""Out-of-fold figures of a training configuration, without training the final network.
+"""The yardstick: out-of-fold figures of a training configuration, without training the final networks.
 
-    python bench/cross_fit.py [--config configs/default.toml] [--set training.learning_rate=1e-4 ...]
+    python bench/cross_fit.py [--config configs/default.toml] [--set verifier.epochs=3 ...] [--naming tagger]
 
-Trains (or reuses) the configuration's fold networks where `propscope train` would put them, so a
-later `propscope train` with the same settings starts from them, chooses the span decoding as the
-recipe does and prints span, technique and full-task figures over all held-out training articles:
-what configurations are compared by, never the validation split.
+Trains (or reuses) the configuration's fold networks where `propscope train` would put them (a later
+`propscope train` with the same settings starts from them). The folds keep each story whole, so every
+figure is measured on articles whose story no network met in training. Chooses the span decoding as the
+recipe does and prints span, technique and full-task F1 over all held-out articles, then each fold's
+F1 with their mean and standard deviation (a change must beat that spread), and how the scores rank
+spans (area under the ROC curve, precision over 0.5, ECE, after Platt scaling fitted on the same spans).
+`--naming tagger` reads the same fold networks with the tagger's own technique head instead of the
+verifier: the recipe without a verifier, on identical folds.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
-from propscope.model.config import load_config, with_overrides
-from propscope.model.recipe import choose_decoding, cross_fitted_models, encode_all, held_out_figures
-from propscope.model.training import load_corpus
+from propscope.model.calibration import fit_platt
+from propscope.training.config import load_config, with_overrides
+from propscope.training.loop import load_corpus
+from propscope.training.recipe import (
+    choose_decoding,
+    cross_fitted_models,
+    encode_all,
+    fold_figures,
+    held_out_figures,
+    held_out_scores,
+    score_figures,
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=Path("configs/default.toml"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="e.g. training.epochs=24")
+    parser.add_argument("--naming", choices=("verifier", "tagger"), default="verifier")
+    parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = with_overrides(load_config(args.config), args.overrides)
     if config.data.folds < 2:
-        raise SystemExit("cross-fitting needs [data] folds >= 2 (e.g. --set data.folds=2)")
+        raise SystemExit("cross-fitting needs [data] folds >= 2 (e.g. --set data.folds=4)")
     corpus = load_corpus(config)
     output = Path(config.export.output)
-    encoded = encode_all(cross_fitted_models(config, corpus, output.parent / f"{output.name}.work", logging.info))
+    held_out = cross_fitted_models(config, corpus, output.parent / f"{output.name}.work", logging.info)
+    if args.naming == "tagger":
+        for model, _ in held_out:
+            model.verifier = None
+    encoded = encode_all(held_out)
     decoding = choose_decoding(encoded, corpus.labels)
     figures = held_out_figures(encoded, decoding, corpus.labels)
-    print(f"settings: {' '.join(args.overrides) or '(config as is)'}; decoding: {decoding}")
-    print("| task | precision | recall | F1 |\n|---|---|---|---|")
+    folds = fold_figures(encoded, corpus.labels)
+    scores, correct = held_out_scores(encoded, corpus.labels)
+    ranking = score_figures(scores, correct, fit_platt(scores, correct))
+    print(f"settings: {' '.join(args.overrides) or '(config as is)'}, naming by {args.naming}; decoding: {decoding}")
+    print("| task | precision | recall | F1 | fold mean ± sd | per fold |\n|---|---|---|---|---|---|")
     for task, name in (("si", "span identification"), ("tc", "technique classification"), ("flc", "full task")):
-        score = figures[task]
-        print(f"| {name} | {score['precision']:.4f} | {score['recall']:.4f} | {score['f1']:.4f} |")
+        score, fold = figures[task], folds[task]
+        print(
+            f"| {name} | {score['precision']:.4f} | {score['recall']:.4f} | {score['f1']:.4f} "
+            f"| {fold['mean']:.4f} ± {fold['std']:.4f} | {' / '.join(f'{v:.4f}' for v in fold['folds'])} |"
+        )
+    print(
+        f"scores: AUROC {ranking['auroc']:.4f}, {ranking['spans_over_half']} spans over 0.5 right "
+        f"{ranking['precision_over_half']:.4f}, ECE {ranking['ece_before']:.4f} -> {ranking['ece_after']:.4f} "
+        f"({ranking['spans']} spans)"
+    )
+    if args.json:
+        record = {"settings": args.overrides, "naming": args.naming, "decoding": str(decoding)}
+        record |= {"figures": figures, "folds": folds, "scores": ranking}
+        args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -57,3 +57,50 @@ def test_unknown_input_kind(tmp_path: Path):
     path.write_text("<a/>", encoding="utf-8")
     with pytest.raises(InputError, match="expected a folder"):
         read_records(path)
+
+
+@pytest.mark.parametrize("field", ["id", "text", "title", "source"])
+def test_a_lone_surrogate_rejects_its_record_only(tmp_path: Path, field: str):
+    path = tmp_path / "in.jsonl"
+    row = {"id": "s1", "text": "Plain words.", "title": "T", "source": "Daily"} | {field: "a \ud800 b"}
+    path.write_text(json.dumps(row) + "\n" + json.dumps({"id": "ok", "text": "Fine."}) + "\n", encoding="utf-8")
+    bad, good = list(read_records(path))
+    assert isinstance(bad, Rejected) and "lone surrogate" in bad.reason and bad.where.endswith("in.jsonl:1")
+    assert good.id == "ok" and good.where.endswith("in.jsonl:2")
+
+
+@pytest.mark.parametrize("record_id", ["a\tb", "a\nb", "a\rb", "a\x1bb", "a\u2028b"])
+def test_ids_that_would_break_rows_are_rejected(tmp_path: Path, record_id: str):
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": record_id, "text": "Words."}) + "\n", encoding="utf-8")
+    (item,) = read_records(path)
+    assert isinstance(item, Rejected) and "control character" in item.reason
+
+
+def test_csv_with_byte_order_mark_and_a_long_field(tmp_path: Path):
+    path = tmp_path / "in.csv"
+    long_text = "word " * 40_000  # 200,000 characters: past the csv module's own limit of 131,072
+    path.write_text(f'id,text\n1,"{long_text}"\n2,Short.\n', encoding="utf-8-sig")
+    items = list(read_records(path))
+    assert [(i.id, len(i.text)) for i in items] == [("1", len(long_text)), ("2", 6)]
+    assert count_records(path) == 2
+
+
+def test_jsonl_with_byte_order_mark(tmp_path: Path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "1", "text": "Words."}) + "\n", encoding="utf-8-sig")
+    assert [i.id for i in read_records(path)] == ["1"]
+
+
+def test_places_are_absolute_however_the_path_is_spelled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "1"}) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    spellings = [Path("in.jsonl"), Path("./in.jsonl"), tmp_path / "." / "in.jsonl"]
+    assert {next(read_records(p)).where for p in spellings} == {f"{tmp_path}/in.jsonl:1"}
+
+
+def test_folder_file_in_utf16_without_byte_order_mark(tmp_path: Path):
+    (tmp_path / "article1.txt").write_bytes("Title\n\nBody.".encode("utf-16-le"))
+    (item,) = read_records(tmp_path)
+    assert isinstance(item, Rejected) and "NUL" in item.reason and item.where == f"{tmp_path}/article1.txt:1"

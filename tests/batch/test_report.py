@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -214,3 +215,55 @@ def test_duckdb_aggregates_agree_with_python(tmp_path_factory, generated, words_
         assert len(got.phrases) == min(TOP_PHRASES, len(+phrases))
         assert all(phrases[p] == n for p, n in got.phrases.items())
         assert all(n <= min(got.phrases.values()) for p, n in phrases.items() if p not in got.phrases)
+
+
+def test_csv_cells_never_start_a_formula(tmp_path: Path):
+    text = '=HYPERLINK("http://x.test","y") is loaded.'
+    sources = ['=cmd|"/c calc"!A1', "+1+1", "-2", "@SUM(A1)", "Plain"]
+    rows = [analysis_line(str(i), text, [(0, 10, "Loaded_Language")], source=s) for i, s in enumerate(sources)]
+    path = tmp_path / "out.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with (tmp_path / "r.csv").open("w", newline="", encoding="utf-8") as out:
+        write_csv(collect(path, "source"), out)
+    table = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
+    cells = [row[column] for row in table for column in ("group", "top_phrases")]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+    assert sorted(row["group"] for row in table) == sorted(["'" + s for s in sources[:4]] + ["Plain"])
+    assert table[0]["top_phrases"] == "'=hyperlink (1)"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"[]",
+        b"3",
+        b'{"article": []}',
+        b"\x80\xff",
+        b'{"article": {"text": 3}}',
+        analysis_line("1", "Words.", [], source="\ud800").encode(),  # JSON-escaped lone surrogate
+    ],
+)
+def test_a_line_of_any_other_shape_is_named(tmp_path: Path, line: bytes):
+    path = tmp_path / "out.jsonl"
+    path.write_bytes(line + b"\n")
+    with pytest.raises(InputError, match="out.jsonl:1: not a PropScope analysis line"):
+        collect(path, "source")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("n" * 300 + ".jsonl", "cannot read (File name too long)"),
+        ("missing.jsonl", "no such file or folder"),
+        ("empty.parquet/", "no .parquet files in this folder"),
+        ("broken.parquet", "cannot be read as PropScope analyses"),
+    ],
+)
+def test_an_input_that_cannot_be_read_is_named(tmp_path: Path, name: str, reason: str):
+    path = tmp_path / name
+    if name.endswith("/"):
+        path.mkdir()
+    elif name.startswith("broken"):
+        path.write_bytes(b"PAR1 not really")
+    with pytest.raises(InputError, match="^" + re.escape(f"{path}: {reason}")):
+        collect(path, "source")

@@ -113,3 +113,50 @@ def test_local_and_ray_engines_give_identical_output(tmp_path: Path):
     assert local.read_bytes() == ray.read_bytes()
     assert (tmp_path / "local.tsv").read_bytes() == (tmp_path / "ray.tsv").read_bytes()
     assert errors_path(local).read_bytes() == errors_path(ray).read_bytes()
+
+
+def test_hostile_records_are_recorded_with_their_line_and_a_resume_adds_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    good = articles(2)
+    rows = [
+        good[0],
+        {"id": "sur", "text": "A \ud800 B"},
+        {"id": "src", "text": "Fine words.", "source": "x\udc00"},
+        {"id": "\ud83d", "text": "Fine words."},
+        {"id": "tab\there", "text": "Fine words."},
+        {"id": "dup", "text": " "},
+        good[1] | {"id": "dup"},
+        {"id": "dup", "text": "Again."},
+        {"id": "zw", "text": "\u200b\ufeff\x07"},
+    ]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)  # json.dumps writes surrogates as \ud800 escapes
+    output, ptc = tmp_path / "out.jsonl", tmp_path / "out.tsv"
+    first = run_batch(source, output, BatchOptions(workers=1, ptc_path=ptc))
+    assert [d["id"] for d in lines(output)] == ["n0", "dup"]
+    errors = lines(errors_path(output))
+    assert first.errors == len(errors) == 7
+    assert all(e["where"] == f"{source}:{number}" for e, number in zip(errors, [2, 3, 4, 5, 6, 8, 9], strict=True))
+    reasons = [e["reason"] for e in errors]
+    assert sum("lone surrogate" in r for r in reasons) == 3 and "control character" in reasons[3]
+    assert reasons[4:] == ["empty text", reasons[5], reasons[6]] and reasons[5].startswith("duplicate id")
+    assert reasons[6].startswith("no readable text") and errors[2]["id"] == "\ud83d"
+    assert {row.split("\t")[0] for row in ptc.read_text(encoding="utf-8").splitlines()} <= {"n0", "dup"}
+    monkeypatch.chdir(tmp_path)
+    before = errors_path(output).read_bytes()
+    second = run_batch(Path("./in.jsonl"), Path("out.jsonl"), BatchOptions(workers=1, ptc_path=Path("out.tsv")))
+    assert (second.analyzed, second.skipped, second.errors) == (0, 2, 7)
+    assert errors_path(output).read_bytes() == before
+
+
+def test_a_stop_request_keeps_a_prefix_of_the_input(tmp_path: Path):
+    rows = articles(30)
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    output = tmp_path / "out.jsonl"
+    advanced = []
+    summary = run_batch(
+        source, output, BatchOptions(workers=2), on_advance=advanced.append, should_stop=lambda: len(advanced) >= 3
+    )
+    done = [d["id"] for d in lines(output)]
+    assert 3 < len(done) == summary.analyzed < 30  # what the workers had started is kept
+    assert done == [r["id"] for r in rows[: len(done)]]

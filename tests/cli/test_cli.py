@@ -10,6 +10,7 @@ from propscope.corpus import read_labels
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample_article.txt"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "src" / "propscope" / "resources" / "models" / "default"
 
 
 def run(*args, input=None):
@@ -202,6 +203,137 @@ def test_batch_then_report(tmp_path: Path, sample_text: str):
     assert (tmp_path / "report.csv").exists()
 
 
+def test_a_parquet_batch_resumes_and_reports(tmp_path: Path, sample_text: str):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": sample_text, "source": "Daily"}) + "\n", encoding="utf-8")
+    output = tmp_path / "out.parquet"
+    first = run("batch", source, "-o", output, "--format", "parquet", "--workers", "1")
+    assert first.exit_code == 0 and "1 analyzed" in first.output
+    with source.open("a", encoding="utf-8") as more:
+        more.write(json.dumps({"id": "b", "text": "The market opens at eight.", "source": "Weekly"}) + "\n")
+    again = run("batch", source, "-o", output, "--format", "parquet", "--workers", "1")  # the folder exists now
+    assert again.exit_code == 0 and "1 analyzed, 1 already done" in again.output
+    report = run("report", output, "-o", tmp_path / "report.html")
+    assert report.exit_code == 0 and "2 groups" in report.output
+
+
 def test_batch_missing_input_is_one_message(tmp_path: Path):
     result = run("batch", tmp_path / "missing.jsonl", "-o", tmp_path / "out.jsonl")
     assert result.exit_code == 1 and "no such file" in result.output
+
+
+HOSTILE = (
+    "Title [/] [link=file:///etc/passwd]click[/link] \x1b]0;owned\x07\n\n"
+    "The reckless council \x1b]52;c;cm0gLXJmIH4=\x07betrayed\x1b[2J every "
+    "\x1b]8;;http://x.test\x1b\\honest\x1b]8;;\x1b\\ family \x9b31m in town.\r\n"
+    "Real patriots will never accept this shameful deal.\x7f\n"
+)
+
+
+def test_article_text_and_titles_send_no_control_sequence_to_the_terminal(tmp_path: Path, monkeypatch):
+    article = tmp_path / "hostile.txt"
+    article.write_text(HOSTILE, encoding="utf-8", newline="")
+    monkeypatch.setenv("FORCE_COLOR", "1")  # render as for a terminal, colours included
+    monkeypatch.setenv("COLUMNS", "200")
+    shown = run("analyze", article)
+    assert shown.exit_code == 0
+    styles = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout)  # Rich's own colour codes are the only ones allowed
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", styles)
+    assert "[link=file:///etc/passwd]click[/link]" in styles and "Title [/]" in styles
+    assert "␛]52;c;cm0gLXJmIH4=␇betrayed␛[2J" in styles
+    out = tmp_path / "shown.txt"
+    assert run("analyze", article, "-o", out).exit_code == 0
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out.read_text(encoding="utf-8"))
+    for fmt in ("json", "jsonl"):
+        data = run("analyze", article, "-f", fmt).stdout
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", data)
+        assert json.loads(data.splitlines()[0] if fmt == "jsonl" else data)["article"]["text"] == HOSTILE
+
+
+def test_error_messages_quote_names_without_markup_or_control_sequences(tmp_path: Path):
+    result = run("analyze", tmp_path / "[/] \x1b]0;x\x07.txt")
+    assert result.exit_code == 1 and "[/] ␛]0;x␇.txt: no such file" in result.output
+
+
+def test_evaluate_reads_label_files_saved_with_a_byte_order_mark(tmp_path: Path):
+    gold, pred = tmp_path / "gold.labels", tmp_path / "pred.labels"
+    gold.write_text("1\tDoubt\t0\t10\n2\tSlogans\t20\t30\n", encoding="utf-8-sig")
+    pred.write_text("1\tDoubt\t0\t10\n2\tSlogans\t20\t30\n", encoding="utf-8")
+    scores = json.loads(run("evaluate", pred, gold, "--json").stdout)
+    assert scores["f1"] == 1.0
+
+
+def test_evaluate_without_gold_labels_is_an_error(tmp_path: Path):
+    gold, pred = tmp_path / "gold.labels", tmp_path / "pred.labels"
+    gold.write_text("\n", encoding="utf-8")
+    pred.write_text("1\tDoubt\t0\t10\n", encoding="utf-8")
+    result = run("evaluate", pred, gold)
+    assert result.exit_code == 1 and "gold.labels: no gold labels" in result.output
+
+
+def test_classify_names_the_template_line_of_an_unknown_article(folder: Path, tmp_path: Path):
+    template = tmp_path / "template.labels"
+    template.write_text("10\t?\t0\t7\n\ufeff10\t?\t0\t7\n", "utf-8")
+    result = run("classify", folder, template)
+    assert result.exit_code == 1 and "template.labels:2: no article with id '\\ufeff10'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x00\x00\x00", "holds NUL bytes"),
+        ("Title\n\nBody text.".encode("utf-16-le"), "holds NUL bytes"),
+        ("\u200b\u200c\u2060\n".encode(), "no readable text"),
+        (b"\xef\xbb\xbf", "no readable text"),
+        (b"\x1b\x07\x08\x7f", "no readable text"),
+        ("\ue000\ue001".encode(), "no readable text"),
+    ],
+)
+def test_input_without_readable_text_is_an_error(tmp_path: Path, content: bytes, message: str):
+    path = tmp_path / "hollow.txt"
+    path.write_bytes(content)
+    result = run("analyze", path)
+    assert result.exit_code == 1 and "hollow.txt:" in result.output and message in result.output
+    assert run("analyze", "-", input=content).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: ["analyze", SAMPLE, "-o", p],
+        lambda p: ["analyze", SAMPLE, "-o", p / ("n" * 300)],
+        lambda p: ["analyze", p / ("n" * 300)],
+        lambda p: ["batch", SAMPLE.parent, "-o", p],
+        lambda p: ["batch", SAMPLE.parent, "-o", p / ("n" * 300)],
+        lambda p: ["report", p / ("n" * 300)],
+    ],
+)
+def test_unusable_paths_are_one_clear_message(tmp_path: Path, make):
+    result = run(*make(tmp_path))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "error: " in result.output and ("is a folder" in result.output or "too long" in result.output)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        lambda m: (m / "meta.json").write_text("null"),
+        lambda m: (m / "meta.json").write_text("[1, 2]"),
+        lambda m: (m / "meta.json").write_text('{"window_tokens": "x"'),
+        lambda m: (m / "meta.json").write_text('{"members": 3}'),
+        lambda m: (m / "meta.json").write_text((DEFAULT_MODEL / "meta.json").read_text("utf-8")),
+    ],
+)
+def test_broken_model_folders_are_one_clear_message(tmp_path: Path, setup):
+    setup(tmp_path)
+    result = run("analyze", SAMPLE, "--model", tmp_path)
+    assert result.exit_code == 1 and f"error: {tmp_path}: not a usable PropScope model" in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_batch_with_a_broken_model_is_one_clear_message(tmp_path: Path):
+    (tmp_path / "meta.json").write_text("null", encoding="utf-8")
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "1", "text": "Plain words."}) + "\n", encoding="utf-8")
+    result = run("batch", source, "-o", tmp_path / "out.jsonl", "--workers", "1", "--model", tmp_path)
+    assert result.exit_code == 1 and f"error: {tmp_path}: not a usable PropScope model" in result.output

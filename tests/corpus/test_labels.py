@@ -1,10 +1,14 @@
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from propscope.corpus import Label, read_labels, write_labels
+from propscope.corpus import Label, format_label, read_labels, write_labels
 from propscope.corpus.labels import parse_labels
 from propscope.errors import InputError
+from propscope.techniques import TECHNIQUE_NAMES
 
 
 def test_technique_names_with_commas_are_split_on_tabs_only():
@@ -58,3 +62,40 @@ def test_folder_of_label_files(tmp_path: Path):
 def test_missing_file():
     with pytest.raises(InputError, match="no such file"):
         read_labels(Path("/nonexistent/gold.labels"))
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_id(tmp_path: Path):
+    path = tmp_path / "gold.labels"
+    path.write_text("7\tDoubt\t3\t9\n8\t1\t4\n", encoding="utf-8-sig")
+    assert [row.article_id for row in read_labels(path)] == ["7", "8"]
+
+
+@pytest.mark.parametrize("offset", ["+1_0", "1_0", "٣", "３", "-1", "1e3", "0x10", "²"])
+def test_offsets_are_ascii_digits(offset: str):
+    with pytest.raises(InputError, match="x:1: offsets must be whole numbers"):
+        parse_labels(f"7\tDoubt\t{offset}\t99\n", "x")
+
+
+label_rows = st.builds(
+    Label,
+    article_id=st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp")), min_size=1),
+    start=st.integers(0, 10**6),
+    end=st.integers(1, 10**6),
+    technique=st.sampled_from([None, "?", *TECHNIQUE_NAMES]),
+).filter(lambda label: label.start < label.end)
+
+
+@given(st.lists(label_rows, max_size=5))
+def test_written_labels_read_back_the_same(rows: list[Label]):
+    text = "".join(format_label(row) + "\n" for row in rows)
+    assert parse_labels(text, "x") == rows
+
+
+@given(st.text(st.sampled_from("0123456789\t\n\r ?-+_x٣\ufeff") | st.characters(), max_size=60))
+def test_any_text_parses_or_names_its_line(text: str):
+    try:
+        rows = parse_labels(text, "x")
+    except InputError as err:
+        assert re.match(r"x:\d+: ", str(err))
+    else:
+        assert all(0 <= row.start < row.end and row.article_id == row.article_id.strip() for row in rows)

@@ -1,9 +1,11 @@
 """Hand-computed values for the SemEval-2020 Task 11 formulas."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from propscope.corpus import Label
-from propscope.metrics import full_task, span_identification, technique_classification
+from propscope.metrics import SearchScorer, full_task, span_identification, technique_classification
 
 LL, NC, DOUBT = "Loaded_Language", "Name_Calling,Labeling", "Doubt"
 
@@ -99,3 +101,24 @@ def test_full_task_merges_overlaps_within_a_technique_only():
     assert report.per_technique[LL].predicted == 1
     assert report.overall.predicted == 2
     assert report.overall.precision == pytest.approx(0.5)
+
+
+spans = st.tuples(st.integers(0, 60), st.integers(1, 20)).map(lambda p: (p[0], p[0] + p[1]))
+labels = st.lists(
+    st.builds(
+        lambda article, span, technique: Label(article, span[0], span[1], technique),
+        st.sampled_from(["1", "2"]),
+        spans,
+        st.sampled_from(["Doubt", "Slogans", "Repetition"]),
+    ),
+    max_size=12,
+)
+
+
+@given(labels, labels)
+def test_the_search_scorer_gives_the_official_figures(predicted, gold):
+    scorer = SearchScorer(gold)
+    assert scorer.f1(predicted) == (
+        span_identification(predicted, gold).overall.f1,
+        full_task(predicted, gold).overall.f1,
+    )

@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from propscope.corpus import Label
 from propscope.document import Span
-from propscope.model.calibration import Calibration, expected_calibration_error, fit_platt, span_outcomes
+from propscope.model.calibration import Calibration, auroc, expected_calibration_error, fit_platt, span_outcomes
 
 
 def test_ece_by_hand():
@@ -35,3 +37,20 @@ def test_a_span_is_correct_where_it_overlaps_gold_of_its_technique():
     gold = [Label("a", 0, 10, "Doubt"), Label("b", 0, 10, "Slogans")]
     spans = [Span(5, 15, "Doubt", 0.7), Span(5, 15, "Slogans", 0.4), Span(10, 20, "Doubt", 0.3)]
     assert span_outcomes("a", spans, gold) == [(0.7, True), (0.4, False), (0.3, False)]
+
+
+def test_auroc_by_hand():
+    correct = np.array([True, False, True, False])
+    assert auroc(np.array([0.9, 0.1, 0.8, 0.2]), correct) == 1.0
+    assert auroc(np.array([0.1, 0.9, 0.2, 0.8]), correct) == 0.0
+    assert auroc(np.array([0.5, 0.5, 0.5, 0.5]), correct) == 0.5
+    assert auroc(np.array([0.3, 0.7]), np.array([True, True])) == 0.5  # undefined with one class
+
+
+@given(st.lists(st.tuples(st.sampled_from([0.1, 0.2, 0.5, 0.7, 0.9]), st.booleans()), min_size=2, max_size=30))
+def test_auroc_is_the_share_of_correct_wrong_pairs_ranked_right(rows):
+    scores = np.array([s for s, _ in rows])
+    correct = np.array([c for _, c in rows])
+    pairs = [(p, n) for p in scores[correct] for n in scores[~correct]]
+    expected = np.mean([1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs]) if pairs else 0.5
+    assert auroc(scores, correct) == pytest.approx(expected)

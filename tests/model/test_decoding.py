@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 
-from propscope.model.inference import Decoding, EncodedText, decode_spans
+from propscope.model.inference import Decoding, DetectedSpan, EncodedText, decode_spans, name_spans
 from propscope.model.windows import Tokens
 
 TEXT = "We saw a truly shameful and reckless plan, said critics today."
@@ -64,3 +64,13 @@ def test_a_span_needs_one_word_piece_at_the_peak():
         np.float32(0.35).item(),
         np.float32(0.9).item(),
     ]
+
+
+def test_a_threshold_gives_a_span_every_technique_that_reaches_it_and_drops_spans_with_none():
+    first, second = DetectedSpan(0, 5, 0.8, 0.9), DetectedSpan(10, 20, 0.6, 0.7)
+    probabilities = np.array([[0.7, 0.1, 0.45], [0.2, 0.3, 0.1]])
+    assert name_spans([first, second], probabilities, 0.4) == [(first, 0, 0.7), (first, 2, 0.45)]
+    # without a threshold: the most probable technique, its probability times the span's score
+    named = name_spans([first, second], probabilities, 0.0)
+    assert [(span, k) for span, k, _ in named] == [(first, 0), (second, 1)]
+    assert np.allclose([raw for _, _, raw in named], [0.8 * 0.7, 0.6 * 0.3])

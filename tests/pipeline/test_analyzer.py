@@ -1,5 +1,8 @@
 """The shipped default model through the public entry points."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -7,6 +10,7 @@ import propscope
 from propscope.corpus import Label
 from propscope.document import Article
 from propscope.errors import InputError
+from propscope.pipeline import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 
 
@@ -53,6 +57,20 @@ def test_empty_text_is_an_input_error(analyzer):
         analyzer.analyze(Article("x", "  \n "))
 
 
+@pytest.mark.parametrize("text", ["\u200b\u200b", "\x00\x00", "\ue000 \ue001", "\ufeff"])
+def test_text_without_word_pieces_is_an_input_error(analyzer, text):
+    assert analyzer.word_pieces(text) == 0
+    with pytest.raises(InputError, match="no words the model can read"):
+        analyzer.analyze(Article(id="z", text=text))
+    with pytest.raises(InputError, match="no word the model can read"):
+        analyzer.technique_probabilities(text, [(0, 1)])
+
+
+def test_word_pieces_count_what_the_model_reads(analyzer):
+    assert analyzer.word_pieces("\\" * 100) == 100  # 100 characters of one piece each
+    assert analyzer.word_pieces("the the the") == 3
+
+
 def test_classify_template_keeps_order_and_spreads_duplicates(analyzer, sample_text):
     start = sample_text.index("reckless, shameful betrayal")
     template = [
@@ -79,3 +97,38 @@ def test_the_accurate_ensemble_ships_and_agrees_on_offsets(sample_text):
     assert analysis.model == "accurate"
     assert analysis.spans and all(0 <= s.start < s.end <= len(sample_text) for s in analysis.spans)
     assert {s.technique for s in analysis.spans} <= set(TECHNIQUE_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: propscope.analyze(123), "text must be a str, not int"),
+        (lambda: propscope.analyze(b"Loaded words."), "text must be a str, not bytes"),
+        (lambda: propscope.analyze("Loaded words.", title=None), "title must be a str, not NoneType"),
+        (lambda: propscope.analyze("Loaded words.", model=None), "model must be a str, not NoneType"),
+        (lambda: propscope.load_analyzer().analyze(["a"]), "takes a str or an Article, not list"),
+        (lambda: propscope.load_analyzer().analyze(Article("1", 5)), "text must be a str, not int"),
+    ],
+)
+def test_input_of_the_wrong_type_is_a_clear_type_error(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_threads_asking_at_once_load_the_model_once(monkeypatch: pytest.MonkeyPatch):
+    loads = []
+
+    def slow_load(name_or_path: str, threads: int | None = None) -> object:
+        loads.append(name_or_path)
+        time.sleep(0.2)
+        return object()
+
+    monkeypatch.setattr(Analyzer, "load", staticmethod(slow_load))
+    with ThreadPoolExecutor(8) as pool:
+        analyzers = list(pool.map(lambda _: propscope.load_analyzer("model-loaded-by-eight-threads"), range(8)))
+    assert loads == ["model-loaded-by-eight-threads"] and len({id(a) for a in analyzers}) == 1
+
+
+def test_text_that_is_not_valid_unicode_is_an_input_error():
+    with pytest.raises(InputError, match="not valid Unicode \\(character 2\\)"):
+        propscope.analyze("a \ud800 b")

@@ -84,7 +84,8 @@ def analyze(page, text: str) -> None:
     page.fill("#url", "")
     page.fill("#text", text)
     page.click("#analyze")
-    page.wait_for_function("document.querySelector('#status').textContent.includes('spans found')", timeout=30_000)
+    # Locators, not wait_for_function: the page's Content-Security-Policy forbids evaluating strings in it.
+    page.locator("#status", has_text="spans found").wait_for(timeout=30_000)
 
 
 def test_paste_highlight_filter_and_screenshot(page, sample_text):
@@ -116,6 +117,20 @@ def test_paste_highlight_filter_and_screenshot(page, sample_text):
     assert (SCREENSHOTS / "web-page.png").stat().st_size > 10_000
 
 
+def test_highlights_cover_their_text_after_emoji_and_flags(page, sample_text):
+    emoji = "\U0001f600\U0001f44d\U0001f3fd\U0001f389\U0001f680\U0001f525\U0001f4f0\U0001f914"  # two UTF-16 units each
+    flags = "\U0001f1fa\U0001f1f8\U0001f1ec\U0001f1e7"  # two flags, four code points
+    text = f"{emoji} {flags}\n{sample_text}"
+    analyze(page, text)
+    spans = page.evaluate("state.analysis.spans")
+    assert spans and all(text[s["start"] : s["end"]] == s["text"] for s in spans)  # offsets count code points
+    cuts = sorted({0, len(text)} | {s["start"] for s in spans} | {s["end"] for s in spans})
+    pieces = zip(cuts, cuts[1:], strict=False)
+    expected = [text[a:b] for a, b in pieces if any(s["start"] < b and a < s["end"] for s in spans)]
+    assert page.eval_on_selector_all("#article mark", "ms => ms.map(m => m.textContent)") == expected
+    assert page.locator("#article").inner_text().replace("\r", "") == text
+
+
 def test_markup_in_an_article_shows_as_text(page):
     hostile = (
         "Breaking news\n\n<script>window.hacked = true</script> The <b>shameful</b>, reckless traitors "
@@ -141,5 +156,5 @@ def test_error_message_for_empty_text(page):
     page.fill("#text", "   ")
     page.fill("#url", "")
     page.click("#analyze")
-    page.wait_for_function("document.querySelector('#status').classList.contains('error')", timeout=10_000)
+    page.locator("#status.error").wait_for(timeout=10_000)
     assert "empty" in page.locator("#status").inner_text()

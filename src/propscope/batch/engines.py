@@ -6,15 +6,22 @@ order, so their outputs are identical line for line.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import json
 import logging
 import multiprocessing
 import os
 import resource
+import signal
+import sys
+import threading
+import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from propscope.batch.records import Record
@@ -25,6 +32,8 @@ from propscope.pipeline.analyzer import Analyzer
 
 IN_FLIGHT_PER_WORKER = 8  # records queued per worker: no idle worker, bounded memory on any input
 RAY_CHUNK = 4096  # records per Ray dataset; each dataset starts its actors (and loads the model) anew
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # the parent's to handle: it ends the run and its workers
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class Result:
     error: str  # empty where the analysis succeeded
     worker: int
     peak_rss_mb: float
+    where: str = ""  # the record's place in the input
 
 
 class Worker:
@@ -48,11 +58,11 @@ class Worker:
         try:
             analysis = self.analyzer.analyze(Article(record.id, record.text, record.title))
         except PropScopeError as err:
-            return Result(record.id, "", "", 0, str(err), os.getpid(), _peak_rss_mb())
+            return Result(record.id, "", "", 0, str(err), os.getpid(), _peak_rss_mb(), record.where)
         payload = {"id": record.id, **record.meta, **analysis.to_dict()}
         rows = "".join(format_label(label) + "\n" for label in technique_labels(analysis))
         line = json.dumps(payload, ensure_ascii=False) + "\n"
-        return Result(record.id, line, rows, len(analysis.spans), "", os.getpid(), _peak_rss_mb())
+        return Result(record.id, line, rows, len(analysis.spans), "", os.getpid(), _peak_rss_mb(), record.where)
 
 
 def _peak_rss_mb() -> float:
@@ -60,16 +70,55 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-_worker: Worker | None = None
+_worker: Worker | PropScopeError | None = None
 
 
-def _start_worker(model: str, threads: int) -> None:
+def _start_worker(model: str, threads: int, parent: int) -> None:
     global _worker
-    _worker = Worker(model, threads)
+    _die_with_parent(parent)
+    try:
+        _worker = Worker(model, threads)
+    except PropScopeError as err:  # raised with the first record instead, so the parent can report it
+        _worker = err
+
+
+def _die_with_parent(parent: int) -> None:
+    """Leave signals to the parent, and never outlive it: a killed run must leave no process behind.
+
+    The parent started this process with ``STOP_SIGNALS`` blocked, so none reached it before now. On Linux
+    the kernel kills it when the parent dies; elsewhere a thread watches for the parent's death.
+    """
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    else:
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+@contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """Workers start with the stop signals blocked (they inherit the mask); the parent gets them afterwards."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def _analyze_in_worker(record: Record) -> Result:
     assert _worker is not None, "worker not started"
+    if isinstance(_worker, PropScopeError):
+        raise _worker
     return _worker.analyze(record)
 
 
@@ -79,17 +128,47 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
-def run_local(records: Iterable[Record], model: str, workers: int, threads: int) -> Iterator[Result]:
-    """Keep every worker busy with a sliding window of records, yielding results in input order."""
+def run_local(
+    records: Iterable[Record], model: str, workers: int, threads: int, should_stop: Callable[[], bool]
+) -> Iterator[Result]:
+    """Keep every worker busy with a sliding window of records, yielding results in input order.
+
+    Once ``should_stop()``, queued records are dropped and those being analyzed are still yielded, so a
+    stopped run keeps all its finished work and its output stays a prefix of the input's order.
+    """
     context = multiprocessing.get_context("spawn")
     in_flight: deque[Future[Result]] = deque()
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(model, threads)) as pool:
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(model, threads, os.getpid())
+    )
+    try:
         for record in records:
-            in_flight.append(pool.submit(_analyze_in_worker, record))
+            if should_stop():
+                break
+            with _stop_signals_blocked():  # submitting may start a worker
+                in_flight.append(pool.submit(_analyze_in_worker, record))
             if len(in_flight) >= IN_FLIGHT_PER_WORKER * workers:
                 yield in_flight.popleft().result()
         while in_flight:
-            yield in_flight.popleft().result()
+            if should_stop():
+                _cancel_queued(in_flight)
+            future = in_flight.popleft()
+            if future.cancelled():
+                break
+            yield future.result()
+    except BrokenProcessPool:
+        raise PropScopeError(
+            "a worker process ended unexpectedly (out of memory?); what was finished is kept and the same "
+            "command resumes the run"
+        ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _cancel_queued(in_flight: deque[Future[Result]]) -> None:
+    """Cancel from the back: workers take records in order, so the futures left form a prefix."""
+    for future in reversed(in_flight):
+        future.cancel()
 
 
 class _RayActor:
@@ -99,14 +178,21 @@ class _RayActor:
         self.worker = Worker(model, threads)
 
     def __call__(self, batch: dict) -> dict:
+        columns = (batch["id"], batch["text"], batch["title"], batch["meta"], batch["where"])
         results = [
-            self.worker.analyze(Record(i, t, ti, json.loads(m)))
-            for i, t, ti, m in zip(batch["id"], batch["text"], batch["title"], batch["meta"], strict=True)
+            self.worker.analyze(Record(i, t, ti, json.loads(m), w)) for i, t, ti, m, w in zip(*columns, strict=True)
         ]
         return {key: [getattr(r, key) for r in results] for key in Result.__dataclass_fields__}
 
 
-def run_ray(records: Iterable[Record], model: str, workers: int, threads: int, address: str | None) -> Iterator[Result]:
+def run_ray(
+    records: Iterable[Record],
+    model: str,
+    workers: int,
+    threads: int,
+    address: str | None,
+    should_stop: Callable[[], bool],
+) -> Iterator[Result]:
     try:
         import ray
     except ImportError:
@@ -127,6 +213,8 @@ def run_ray(records: Iterable[Record], model: str, workers: int, threads: int, a
             batch_format="numpy",
         )
         for row in results.iter_rows():
+            if should_stop():
+                return
             yield Result(**{key: _plain(row[key]) for key in Result.__dataclass_fields__})
 
 

@@ -65,7 +65,13 @@ class LineWriter:
             self._handle.flush()
 
     def write_json(self, row: dict) -> None:
-        self.write(json.dumps(row, ensure_ascii=False) + "\n")
+        """One JSON line; text that is not valid Unicode (a lone surrogate) is written as ``\\uXXXX`` escapes."""
+        line = json.dumps(row, ensure_ascii=False)
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            line = json.dumps(row)
+        self.write(line + "\n")
 
     def close(self) -> None:
         self._handle.close()

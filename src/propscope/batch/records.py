@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from propscope.corpus.articles import article_id_from_path, title_of
+from propscope.corpus.articles import article_id_from_path, decode_text, title_of
 from propscope.errors import InputError
 
 META_FIELDS = ("source", "url", "date")
+CSV_FIELD_LIMIT = 2**31 - 1  # the csv module stops at 131,072 characters; --max-chars judges length instead
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Record:
     text: str
     title: str = ""
     meta: dict[str, str] = field(default_factory=dict)
+    where: str = field(default="", compare=False)  # file and line (or file) it came from, for the errors file
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,27 @@ def _from_mapping(row: dict, where: str) -> Record | Rejected:
     record_id = str(raw_id).strip() if raw_id is not None else ""
     if not record_id:
         return Rejected(None, where, "missing id")
+    if problem := _id_problem(record_id):
+        return Rejected(record_id, where, problem)
     text = row.get("text")
     if not isinstance(text, str):
         return Rejected(record_id, where, "missing text" if text is None else "text is not a string")
     title = row.get("title")
     meta = {k: str(row[k]) for k in META_FIELDS if row.get(k) not in (None, "")}
-    return Record(record_id, text, str(title) if title else title_of(text), meta)
+    record = Record(record_id, text, str(title) if title else title_of(text), meta, where)
+    for name, value in (("text", record.text), ("title", record.title), *record.meta.items()):
+        if _has_surrogates(value):
+            return Rejected(record_id, where, f"{name} is not valid Unicode (it holds a lone surrogate)")
+    return record
+
+
+def _id_problem(record_id: str) -> str | None:
+    """Ids go into tab-separated rows and line-based files: no control character or line break may corrupt them."""
+    if _has_surrogates(record_id):
+        return "id is not valid Unicode (it holds a lone surrogate)"
+    if any(unicodedata.category(c) == "Cc" or c in "\u2028\u2029" for c in record_id):
+        return "id holds a tab, line break or other control character"
+    return None
 
 
 def _jsonl_records(path: Path) -> Iterator[Record | Rejected]:
@@ -56,7 +75,7 @@ def _jsonl_records(path: Path) -> Iterator[Record | Rejected]:
             if not raw.strip():
                 continue
             try:
-                row = json.loads(raw.decode("utf-8"))
+                row = json.loads(raw.decode("utf-8-sig"))
             except UnicodeDecodeError:
                 yield Rejected(None, where, "undecodable bytes (not UTF-8)")
                 continue
@@ -70,17 +89,27 @@ def _jsonl_records(path: Path) -> Iterator[Record | Rejected]:
 
 
 def _csv_records(path: Path) -> Iterator[Record | Rejected]:
-    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+    _allow_long_csv_fields()
+    # utf-8-sig: spreadsheet programs start "CSV UTF-8" files with a byte order mark
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = {"id", "text"} - set(reader.fieldnames or ())
-        if missing:
-            raise InputError(f"{path}:1: the CSV header needs the column(s) {', '.join(sorted(missing))}")
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            if any(isinstance(v, str) and _has_surrogates(v) for v in row.values()):
-                yield Rejected(row.get("id") or None, where, "undecodable bytes (not UTF-8)")
-                continue
-            yield _from_mapping(row, where)
+        try:
+            missing = {"id", "text"} - set(reader.fieldnames or ())
+            if missing:
+                raise InputError(f"{path}:1: the CSV header needs the column(s) {', '.join(sorted(missing))}")
+            for row in reader:
+                where = f"{path}:{reader.line_num}"
+                if any(isinstance(v, str) and _has_surrogates(v) for v in row.values()):
+                    yield Rejected(row.get("id") or None, where, "undecodable bytes (not UTF-8)")
+                    continue
+                yield _from_mapping(row, where)
+        except csv.Error as err:
+            raise InputError(f"{path}:{reader.line_num}: not readable as CSV ({err})") from None
+
+
+def _allow_long_csv_fields() -> None:
+    """The csv module's limit is process-wide; it is only ever raised here, never lowered."""
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 
 
 def _has_surrogates(value: str) -> bool:
@@ -94,18 +123,25 @@ def _has_surrogates(value: str) -> bool:
 def _folder_records(folder: Path) -> Iterator[Record | Rejected]:
     for path in sorted(folder.glob("*.txt")):
         record_id = article_id_from_path(path)
+        where = str(path)
+        if problem := _id_problem(record_id):
+            yield Rejected(record_id, where, problem)
+            continue
         try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            yield Rejected(record_id, str(path), "undecodable bytes (not UTF-8)")
+            text = decode_text(path.read_bytes(), where)
+        except InputError as err:  # "<where>:<line>: <reason>"
+            line, _, reason = str(err).removeprefix(f"{where}:").partition(": ")
+            yield Rejected(record_id, f"{where}:{line}", reason)
             continue
         except OSError as err:
-            yield Rejected(record_id, str(path), f"cannot read ({err.strerror})")
+            yield Rejected(record_id, where, f"cannot read ({err.strerror})")
             continue
-        yield Record(record_id, text, title_of(text))
+        yield Record(record_id, text, title_of(text), where=where)
 
 
 def read_records(path: Path) -> Iterator[Record | Rejected]:
+    """Records of ``path``; each names its place by the absolute path, the same however a rerun spells it."""
+    path = Path(os.path.abspath(path))
     if path.is_dir():
         return _folder_records(path)
     if not path.is_file():
@@ -123,7 +159,11 @@ def count_records(path: Path) -> int:
     if path.is_dir():
         return sum(1 for _ in path.glob("*.txt"))
     if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-            return max(0, sum(1 for _ in csv.reader(handle)) - 1)
+        _allow_long_csv_fields()
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+            try:
+                return max(0, sum(1 for _ in csv.reader(handle)) - 1)
+            except csv.Error:
+                return 0  # the reading pass names the problem and its line
     with path.open("rb") as handle:
         return sum(1 for line in handle if line.strip())

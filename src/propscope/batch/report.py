@@ -24,6 +24,7 @@ from propscope.techniques import TECHNIQUES, get_technique
 
 UNKNOWN = "(unknown)"
 TOP_PHRASES = 8
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheet programs would run as a formula
 TOP_ARTICLES = 5  # articles listed per group, those with the most spans
 TOP_SPANS = 3  # spans shown per listed article, the surest
 MEMORY_LIMIT = "600MB"
@@ -91,12 +92,16 @@ def _duckdb() -> Any:
 
 def _scan(path: Path) -> tuple[str, list[Any]]:
     """The table function reading ``path``, and its parameters."""
-    if path.is_dir():
-        if not any(path.glob("*.parquet")):
-            raise InputError(f"{path}: no .parquet files in this folder")
-        return "read_parquet(?)", [str(path / "*.parquet")]
-    if not path.is_file():
-        raise InputError(f"{path}: no such file or folder")
+    try:
+        if path.is_dir():
+            if not any(path.glob("*.parquet")):
+                raise InputError(f"{path}: no .parquet files in this folder")
+            return "read_parquet(?)", [str(path / "*.parquet")]
+        if not path.is_file():
+            raise InputError(f"{path}: no such file or folder")
+        path.open("rb").close()  # the system's reason (permissions, a name too long), not DuckDB's
+    except OSError as err:
+        raise InputError(f"{path}: cannot read ({err.strerror})") from None
     if path.suffix.lower() == ".parquet":
         return "read_parquet(?)", [str(path)]
     return "read_json(?, format='newline_delimited', columns=?)", [str(path), JSON_COLUMNS]
@@ -111,20 +116,24 @@ def _period_sql(every: str | None) -> str:
     return f"strftime(date_trunc('{every}', try_cast({day} AS DATE)), '{PERIOD_FORMATS[every]}')"
 
 
-def _first_bad_line(path: Path) -> str:
-    """Where a JSON-lines file stops holding analyses, for the error message."""
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-                if not isinstance(row["article"]["text"], str) or not isinstance(row["spans"], list):
-                    raise TypeError("article.text must be a string and spans a list")
-                int(row["summary"]["sentences"]), int(row["summary"]["flagged_sentences"])
-            except (ValueError, KeyError, TypeError) as err:
-                return f"{path}:{number}: not a PropScope analysis line ({err})"
-    return f"{path}: not PropScope analyses"
+def _first_bad_line(path: Path) -> str | None:
+    """Where a JSON-lines file stops holding analyses, for the error message (DuckDB's own line numbers can be off)."""
+    try:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    row = json.loads(raw)  # decodes UTF-8 itself: a bad byte is one more ValueError
+                    json.dumps(row, ensure_ascii=False).encode("utf-8")  # so is a lone surrogate ("\\ud800")
+                    if not isinstance(row["article"]["text"], str) or not isinstance(row["spans"], list):
+                        raise TypeError("article.text must be a string and spans a list")
+                    int(row["summary"]["sentences"]), int(row["summary"]["flagged_sentences"])
+                except (ValueError, KeyError, TypeError, AttributeError) as err:  # any JSON, of any shape
+                    return f"{path}:{number}: not a PropScope analysis line ({err})"
+    except OSError as err:
+        return f"{path}: cannot read ({err.strerror})"
+    return None
 
 
 def _load(con: Any, path: Path, by: str, every: str | None) -> None:
@@ -144,14 +153,17 @@ def _load(con: Any, path: Path, by: str, every: str | None) -> None:
     try:
         con.execute(query, parameters)
     except duckdb.Error as err:
-        if path.is_file() and path.suffix.lower() != ".parquet":
-            raise InputError(_first_bad_line(path)) from None
-        raise InputError(f"{path}: cannot be read as PropScope analyses ({str(err).splitlines()[0]})") from None
+        reason = f"{path}: cannot be read as PropScope analyses ({str(err).splitlines()[0]})"
+        raise InputError(_json_lines_problem(path) or reason) from None
     (incomplete,) = con.execute(
         "SELECT count(*) FROM base WHERE words IS NULL OR sentences IS NULL OR flagged IS NULL OR spans IS NULL"
     ).fetchone()
     if incomplete:
-        raise InputError(_first_bad_line(path) if path.is_file() else f"{path}: {incomplete} rows lack analyses")
+        raise InputError(_json_lines_problem(path) or f"{path}: {incomplete} rows lack analyses")
+
+
+def _json_lines_problem(path: Path) -> str | None:
+    return _first_bad_line(path) if path.is_file() and path.suffix.lower() != ".parquet" else None
 
 
 def collect(path: Path, by: str, every: str | None = None) -> list[GroupStats]:
@@ -230,17 +242,22 @@ def write_csv(groups: list[GroupStats], out: TextIO) -> None:
     for g in groups:
         writer.writerow(
             [
-                g.name,
-                *([g.period] if periods else []),
+                _inert(g.name),
+                *([_inert(g.period)] if periods else []),
                 g.articles,
                 g.words,
                 g.spans,
                 f"{g.spans_per_1000_words:.2f}",
                 f"{g.flagged_share:.4f}",
                 *(g.techniques[n] for n in names),
-                _phrases(g),
+                _inert(_phrases(g)),
             ]
         )
+
+
+def _inert(cell: str) -> str:
+    """A text cell a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _by_outlet(groups: list[GroupStats]) -> list[GroupStats]:

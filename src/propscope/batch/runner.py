@@ -12,6 +12,7 @@ from propscope.batch.engines import Result, run_local, run_ray
 from propscope.batch.output import LineWriter, keep_rows_of, recover
 from propscope.batch.parquet import ParquetWriter, recover_parts
 from propscope.batch.records import Record, Rejected, count_records, read_records
+from propscope.corpus.articles import has_substance
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def errors_path(output: Path) -> Path:
 def _problem(record: Record, max_chars: int) -> str | None:
     if not record.text.strip():
         return "empty text"
+    if not has_substance(record.text):
+        return "no readable text (only control, invisible or private-use characters)"
     if len(record.text) > max_chars:
         return f"text has {len(record.text)} characters; the limit is {max_chars}"
     return None
@@ -62,7 +65,10 @@ def run_batch(
     options: BatchOptions,
     on_total: Callable[[int], None] = lambda total: None,
     on_advance: Callable[[int], None] = lambda n: None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> BatchSummary:
+    """Analyze ``source`` into ``output``; once ``should_stop()`` turns true (a signal), the run takes no new
+    record, writes what its workers are analyzing and returns."""
     records = read_records(source)  # fails early on an unreadable input
     summary = BatchSummary(total=count_records(source))
     on_total(summary.total)
@@ -86,22 +92,21 @@ def run_batch(
             for item in records:
                 if isinstance(item, Rejected):
                     reject(item)
+                elif problem := _problem(item, options.max_chars):  # before the id: it may be done by a twin
+                    reject(Rejected(item.id, item.where, problem))
                 elif item.id in seen:
-                    reject(Rejected(item.id, "", "duplicate id: analyzed once, at its first record"))
+                    reject(Rejected(item.id, item.where, "duplicate id: analyzed once, at its first record"))
                 elif item.id in done:
                     seen.add(item.id)
                     summary.skipped += 1
                 else:
                     seen.add(item.id)
-                    problem = _problem(item, options.max_chars)
-                    if problem is None:
-                        yield item
-                        continue
-                    reject(Rejected(item.id, "", problem))
+                    yield item
+                    continue
                 on_advance(1)
 
         try:
-            for result in _engine(options)(to_analyze()):
+            for result in _engine(options)(to_analyze(), should_stop):
                 _write(result, out, rows_out, summary, reject)
                 on_advance(1)
         finally:
@@ -120,7 +125,7 @@ def _write(
 ) -> None:
     summary.peak_rss_mb[result.worker] = max(summary.peak_rss_mb.get(result.worker, 0.0), result.peak_rss_mb)
     if result.error:
-        reject(Rejected(result.id, "", result.error))
+        reject(Rejected(result.id, result.where, result.error))
         return
     if rows_out is not None:  # rows first: a kill before the JSON line is undone by keep_rows_of
         rows_out.write(result.rows)
@@ -129,8 +134,8 @@ def _write(
     summary.spans += result.spans
 
 
-def _engine(options: BatchOptions) -> Callable[[Iterator[Record]], Iterator[Result]]:
+def _engine(options: BatchOptions) -> Callable[[Iterator[Record], Callable[[], bool]], Iterator[Result]]:
     workers, threads = options.worker_count(), options.threads_per_worker
     if options.engine == "ray":
-        return lambda records: run_ray(records, options.model, workers, threads, options.ray_address)
-    return lambda records: run_local(records, options.model, workers, threads)
+        return lambda records, stop: run_ray(records, options.model, workers, threads, options.ray_address, stop)
+    return lambda records, stop: run_local(records, options.model, workers, threads, stop)

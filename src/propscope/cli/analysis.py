@@ -16,7 +16,7 @@ from rich.text import Text
 import propscope
 from propscope.cli.app import ModelOption, OutputOption, app, output_stream, reports_errors
 from propscope.corpus import load_articles, read_article, read_labels, write_labels
-from propscope.corpus.articles import decode_text, title_of
+from propscope.corpus.articles import decode_text, has_substance, title_of
 from propscope.document import Article
 from propscope.errors import InputError
 from propscope.metrics import Report, evaluate
@@ -35,8 +35,10 @@ def read_inputs(paths: list[str]) -> list[Article]:
             path = Path(raw)
             found = load_articles(path) if path.is_dir() else [read_article(path)]
         for article in found:
-            if not article.text.strip():
+            if not has_substance(article.text):
                 source = "<stdin>" if raw == "-" else (raw if len(found) == 1 else f"{raw} (article {article.id})")
+                if article.text.strip():
+                    raise InputError(f"{source}: no readable text, only control, invisible or private-use characters")
                 raise InputError(f"{source}: empty input, nothing to analyze")
         articles.extend(found)
     return articles
@@ -77,7 +79,9 @@ def classify(
     by_id = {a.id: a for a in load_articles(articles)}
     for number, row in enumerate(rows, start=1):
         article = by_id.get(row.article_id)
-        if article is not None and row.end > len(article.text):
+        if article is None:
+            raise InputError(f"{template}:{number}: no article with id {row.article_id!r} in {articles}")
+        if row.end > len(article.text):
             raise InputError(
                 f"{template}:{number}: span {row.start}..{row.end} is past the end of article "
                 f"{row.article_id} ({len(article.text)} characters)"
@@ -123,6 +127,8 @@ def evaluate_command(
 ) -> None:
     """Score predictions against gold labels with the SemEval-2020 Task 11 metrics."""
     predicted, reference = read_labels(predictions), read_labels(gold)
+    if not reference:
+        raise InputError(f"{gold}: no gold labels to score against")
     if task is not Task.si:
         for path, rows in ((predictions, predicted), (gold, reference)):
             if any(row.technique in (None, "?") for row in rows):

@@ -17,6 +17,7 @@ from rich.text import Text
 
 import propscope
 from propscope.errors import InputError, PropScopeError
+from propscope.render.terminal import terminal_safe
 
 app = typer.Typer(
     help="Find and explain propaganda techniques in news articles, offline.",
@@ -24,7 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, markup=False)  # messages quote the user's names and text: never markup
 F = TypeVar("F", bound=Callable)
 
 
@@ -36,7 +37,10 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except PropScopeError as err:
-            stderr.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
+            _print_error(str(err))
+            raise typer.Exit(1) from None
+        except OSError as err:  # the system refused a path: a name too long, no permission, a full disk
+            _print_error(f"{err.filename}: {err.strerror}" if err.filename else str(err))
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             stderr.print("interrupted")
@@ -45,15 +49,26 @@ def reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_error(message: str) -> None:
+    stderr.print(Text.assemble(("error: ", "bold red"), terminal_safe(message)), soft_wrap=True)
+
+
+def check_output_path(path: Path) -> None:
+    """Fail before any work if ``path`` cannot be an output file."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; name a file to write")
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: the folder {path.parent} does not exist")
+
+
 @contextmanager
 def output_stream(path: Path | None) -> Iterator[TextIO]:
     """Standard output, or a file that appears whole: written beside its target, then renamed."""
     if path is None:
         yield sys.stdout
         return
-    if not path.parent.is_dir():
-        raise InputError(f"{path}: the folder {path.parent} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    check_output_path(path)
+    handle, temporary = tempfile.mkstemp(prefix=".propscope.", dir=path.parent)  # short: any name fits
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             yield out

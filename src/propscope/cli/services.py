@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +13,7 @@ from typing import Annotated
 import typer
 
 import propscope
-from propscope.cli.app import ModelOption, app, output_stream, reports_errors, stderr
+from propscope.cli.app import ModelOption, app, check_output_path, output_stream, reports_errors, stderr
 from propscope.errors import InputError
 
 
@@ -23,15 +27,23 @@ def serve(
     allow_private_urls: Annotated[
         bool, typer.Option(help="Let URL input reach private, loopback and link-local addresses.")
     ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(help="Another host name to answer to, besides --host and localhost (repeatable; '*': any)."),
+    ] = None,
 ) -> None:
     """Serve the web page and HTTP API (needs the web extra)."""
     try:
         import uvicorn
 
         from propscope.server import FetchPolicy, ServerSettings, create_app
+        from propscope.server.app import LOCAL_HOSTS
     except ImportError as err:
         raise InputError(f"the web app needs the web extra: pip install 'propscope[web]' ({err})") from None
-    settings = ServerSettings(model=model, max_chars=max_chars, fetch=FetchPolicy(allow_private=allow_private_urls))
+    hosts = (f"[{host}]" if ":" in host else host, *LOCAL_HOSTS, *(allowed_host or ()))
+    settings = ServerSettings(
+        model=model, max_chars=max_chars, allowed_hosts=hosts, fetch=FetchPolicy(allow_private=allow_private_urls)
+    )
     propscope.load_analyzer(model)  # fail before listening if the model cannot load
     stderr.print(f"PropScope on http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
@@ -45,6 +57,34 @@ class Engine(StrEnum):
 class BatchFormat(StrEnum):
     jsonl = "jsonl"
     parquet = "parquet"
+
+
+@dataclass
+class StopRequest:
+    """Set by the first SIGINT or SIGTERM; the run then stops taking records and keeps what it finished."""
+
+    received: signal.Signals | None = None
+
+    def __call__(self) -> bool:
+        return self.received is not None
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """SIGTERM (``timeout``, systemd) ends a run as Ctrl-C does; a second signal stops it at once."""
+    request = StopRequest()
+
+    def handle(number: int, frame: object) -> None:
+        if request.received is not None:
+            raise KeyboardInterrupt
+        request.received = signal.Signals(number)
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @app.command()
@@ -70,8 +110,9 @@ def batch(
 
     from propscope.batch import BatchOptions, errors_path, run_batch
 
-    if not output.parent.is_dir():
-        raise InputError(f"{output}: the folder {output.parent} does not exist")
+    files = (errors_path(output), *([ptc] if ptc else []))
+    for path in files if format is BatchFormat.parquet else (output, *files):  # Parquet output is a folder
+        check_output_path(path)
     options = BatchOptions(
         model=model,
         engine=engine.value,
@@ -89,7 +130,7 @@ def batch(
         TextColumn("{task.fields[rate]}"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=stderr, transient=False) as progress:
+    with stop_on_signals() as stop, Progress(*columns, console=stderr, transient=False) as progress:
         task = progress.add_task("analyzing", total=None, rate="")
 
         def advance(n: int) -> None:
@@ -98,7 +139,12 @@ def batch(
             progress.update(task, rate=f"{speed:.1f} articles/s" if speed else "")
 
         summary = run_batch(
-            source, output, options, on_total=lambda t: progress.update(task, total=t), on_advance=advance
+            source,
+            output,
+            options,
+            on_total=lambda t: progress.update(task, total=t),
+            on_advance=advance,
+            should_stop=stop,
         )
     memory = ", ".join(f"{mb:.0f} MB" for mb in sorted(summary.peak_rss_mb.values())) or "-"
     stderr.print(
@@ -110,6 +156,13 @@ def batch(
     )
     if summary.errors:
         stderr.print(f"errors and their reasons: {errors_path(output)}", highlight=False)
+    if stop.received is not None:
+        stderr.print(
+            f"stopped by {stop.received.name}: everything finished is kept; the same command resumes the run",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(128 + stop.received)
 
 
 class GroupBy(StrEnum):

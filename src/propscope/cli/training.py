@@ -20,7 +20,7 @@ OverridesOption = Annotated[
 
 def _recipe() -> ModuleType:
     try:
-        from propscope.model import recipe
+        from propscope.training import recipe
     except ImportError as err:
         raise InputError(f"this needs the train extra: pip install 'propscope[train]' ({err})") from None
     return recipe
@@ -42,14 +42,25 @@ def train(
     config: ConfigOption,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model folder (overrides the config).")] = None,
     overrides: OverridesOption = None,
+    tagger: Annotated[
+        Path | None,
+        typer.Option(
+            "--tagger",
+            help="Keep this model folder's tagger (trained on the training split) and train only the verifier.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model from a configuration file (needs the train extra)."""
-    from propscope.model.config import load_config, with_overrides
+    from propscope.training.config import load_config, with_overrides
 
     extra = [f"export.output={str(output)!r}"] if output is not None else []
     settings = with_overrides(load_config(config), [*(overrides or []), *extra])
-    command = _command_line("train", "--config", config, *(["-o", output] if output else []), overrides=overrides)
-    directory = _recipe().train(settings, progress=_progress, command=command)
+    words = ["--config", config, *(["-o", output] if output else []), *(["--tagger", tagger] if tagger else [])]
+    command = _command_line("train", *words, overrides=overrides)
+    if tagger is not None:
+        directory = _recipe().add_verifier(settings, tagger, progress=_progress, command=command)
+    else:
+        directory = _recipe().train(settings, progress=_progress, command=command)
     stderr.print(f"model written to {directory}")
 
 
@@ -70,7 +81,7 @@ def ensemble(
     With a cross-fitting config, its decoding and calibration are chosen on out-of-fold predictions of the
     members' fold networks (``--folds runs/NAME.work`` per member); with ``--set data.folds=0``, on dev articles.
     """
-    from propscope.model.config import load_config, with_overrides
+    from propscope.training.config import load_config, with_overrides
 
     settings = with_overrides(load_config(config), overrides or [])
     named_folds = [word for work in folds or [] for word in ("--folds", work)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 from propscope.document import Article
@@ -21,10 +22,20 @@ def article_id_from_path(path: Path) -> str:
 def decode_text(data: bytes, source: str) -> str:
     """Decode strictly, without newline translation: label offsets count every character as stored."""
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise InputError(f"{source}:{line}: not valid UTF-8 (byte {err.start})") from None
+    if "\0" in text:  # never in text; every other byte in UTF-16 without a byte order mark
+        line = text[: text.index("\0")].count("\n") + 1
+        raise InputError(f"{source}:{line}: holds NUL bytes, so not UTF-8 text (UTF-16? save it as UTF-8)")
+    return text
+
+
+def has_substance(text: str) -> bool:
+    """Whether ``text`` holds a letter, digit, punctuation mark or symbol, not only white space and
+    invisible, control or private-use characters (NUL, zero-width, byte order marks)."""
+    return any(unicodedata.category(c)[0] in "LNPS" for c in text)
 
 
 def read_json_list(path: Path, what: str) -> list:

@@ -9,6 +9,7 @@ Three row shapes, split on tabs only because technique names contain commas:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from propscope.errors import InputError
 from propscope.techniques import TECHNIQUE_NAMES, is_technique
 
 TEMPLATE_MARK = "?"
+_OFFSET = re.compile("[0-9]+")  # ASCII digits only: int() would also take "+1_0", "٣" and "３"
 
 
 @dataclass(frozen=True, order=True)
@@ -52,16 +54,16 @@ def parse_label_line(line: str, where: str) -> Label:
         )
     if not article_id.strip():
         raise InputError(f"{where}: empty article id")
-    try:
-        start, end = int(start_text), int(end_text)
-    except ValueError:
-        raise InputError(f"{where}: offsets must be whole numbers, got {start_text!r} and {end_text!r}") from None
+    if not (_OFFSET.fullmatch(start_text.strip()) and _OFFSET.fullmatch(end_text.strip())):
+        raise InputError(f"{where}: offsets must be whole numbers, got {start_text!r} and {end_text!r}")
+    start, end = int(start_text), int(end_text)
     if not 0 <= start < end:
         raise InputError(f"{where}: needs 0 <= start < end, got start {start} and end {end}")
     return Label(article_id.strip(), start, end, technique)
 
 
 def parse_labels(text: str, source: str) -> list[Label]:
+    text = text.removeprefix("\ufeff")  # a byte order mark, as some editors save, is not part of the first id
     return [
         parse_label_line(line, f"{source}:{number}")
         for number, line in enumerate(text.split("\n"), start=1)

@@ -130,6 +130,22 @@ def technique_classification(predicted: Iterable[Label], gold: Iterable[Label]) 
     return Report("tc", overall, per_technique)
 
 
+class SearchScorer:
+    """Overall span and full-task F1 against one fixed gold set, merged once: for searches that score many
+    predictions of the same articles (the same figures as ``span_identification`` and ``full_task``)."""
+
+    def __init__(self, gold: Iterable[Label]) -> None:
+        gold = list(gold)
+        self.spans, self.named = _merged_by(gold, False), _merged_by(gold, True)
+
+    def f1(self, predicted: Iterable[Label]) -> tuple[float, float]:
+        predicted = list(predicted)
+        return (
+            _partial_credit(_merged_by(predicted, False), self.spans).f1,
+            _partial_credit(_merged_by(predicted, True), self.named).f1,
+        )
+
+
 TASKS = {"si": span_identification, "tc": technique_classification, "flc": full_task}
 
 

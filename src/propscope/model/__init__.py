@@ -1,1 +1,1 @@
-"""The neural model: windows, features, ONNX inference; training and export need the train extra."""
+"""The model at analysis time: windows, features, ONNX inference, calibration, ensembles (no torch)."""

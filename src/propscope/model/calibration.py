@@ -69,3 +69,18 @@ def expected_calibration_error(scores: np.ndarray, correct: np.ndarray, bins: in
         if members.any():
             total += members.sum() * abs(correct[members].mean() - scores[members].mean())
     return float(total / len(scores))
+
+
+def auroc(scores: np.ndarray, correct: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a correct span outscores a wrong one (ties count half)."""
+    positives, negatives = int(correct.sum()), int((~correct).sum())
+    if not positives or not negatives:
+        return 0.5
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    # average ranks over ties
+    unique, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    average = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(average, counts)
+    return float((ranks[correct].sum() - positives * (positives + 1) / 2) / (positives * negatives))

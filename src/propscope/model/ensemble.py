@@ -63,6 +63,10 @@ class EnsembleModel:
     def name(self) -> str:
         return str(self.meta.get("name", self.directory.name))
 
+    @property
+    def multi_label(self) -> bool:
+        return all(m.multi_label for m in self.members)
+
     def encode(self, text: str) -> EnsembleEncoded:
         members = tuple(m.encode(text) for m in self.members)
         first = members[0]

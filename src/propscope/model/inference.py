@@ -2,7 +2,7 @@
 
 A model folder holds ``encoder.onnx`` (windows -> BIO probabilities and hidden states),
 ``classifier.npz`` (the technique classifier over pooled span states), ``tokenizer.json``,
-``meta.json`` and ``MODEL_CARD.md``.
+``meta.json`` and ``MODEL_CARD.md``; where it also holds ``verifier.onnx``, that names techniques instead.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from propscope.errors import ModelError
 from propscope.model.calibration import Calibration
 from propscope.model.features import ArticleSignals
+from propscope.model.verifier import VERIFIER_FILE, Verifier
 from propscope.model.windows import (
     O,
     Tokens,
@@ -110,6 +111,27 @@ class Decoding:
     max_gap: int = 0
     min_tokens: int = 1
     peak: float = 0.0
+    # a span gets every technique whose probability reaches this, and none where no technique does (the
+    # verifier's probabilities are independent); 0: the single most probable technique (softmax classifiers)
+    technique_threshold: float = 0.0
+
+
+def name_spans(
+    detected: list[DetectedSpan], probabilities: np.ndarray, technique_threshold: float
+) -> list[tuple[DetectedSpan, int, float]]:
+    """(span, technique index, raw score) for every technique a detected span receives.
+
+    With a threshold the raw score is the technique's own probability; without one, the span's mean
+    span probability times its most probable technique's.
+    """
+    named = []
+    for span, row in zip(detected, probabilities, strict=True):
+        if technique_threshold:
+            named += [(span, int(k), float(row[k])) for k in np.flatnonzero(row >= technique_threshold)]
+        else:
+            best = int(row.argmax())
+            named.append((span, best, span.score * float(row[best])))
+    return named
 
 
 def decode_spans(encoded: EncodedText, decoding: Decoding) -> list[DetectedSpan]:
@@ -158,6 +180,11 @@ class OnnxModel:
             self.tokenizer = WindowTokenizer.from_file(
                 str(self.directory / TOKENIZER_FILE), self.meta["window_tokens"], self.meta["stride"]
             )
+            self.verifier = (
+                Verifier(self.directory, self.directory / TOKENIZER_FILE, self.meta["verifier"]["max_tokens"], threads)
+                if (self.directory / VERIFIER_FILE).exists()
+                else None
+            )
         except (OSError, KeyError, ValueError) as err:
             raise ModelError(f"{self.directory}: not a usable PropScope model ({err})") from None
         settings = self.meta.get("config", {}).get("model", {})
@@ -169,6 +196,11 @@ class OnnxModel:
     @property
     def name(self) -> str:
         return str(self.meta.get("name", self.directory.name))
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether techniques come as independent probabilities (a verifier) rather than one softmax."""
+        return self.verifier is not None
 
     def encode(self, text: str) -> EncodedText:
         tokens = self.tokenizer.tokenize(text)
@@ -196,6 +228,8 @@ class OnnxModel:
         """Technique probabilities, one row per character span, columns in ``self.techniques`` order."""
         if not spans:
             return np.zeros((0, len(self.techniques)), dtype=np.float32)
+        if self.verifier is not None:
+            return self.verifier.probabilities(encoded.text, spans)
         signals = ArticleSignals(encoded.text)
         rows = []
         owners: list[tuple[int, float]] = []  # (span, vote) of every row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -11,8 +12,8 @@ import numpy as np
 from propscope.corpus.labels import Label
 from propscope.document import Analysis, Article, Span
 from propscope.errors import InputError, ModelError
-from propscope.model.ensemble import Model, load_model
-from propscope.model.inference import EncodedText
+from propscope.model.ensemble import EnsembleModel, Model, load_model
+from propscope.model.inference import EncodedText, name_spans
 from propscope.pipeline.sentences import split_sentences
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
@@ -37,27 +38,49 @@ class Analyzer:
 
     @classmethod
     def load(cls, name_or_path: str = DEFAULT_MODEL, threads: int | None = None) -> Analyzer:
-        return cls(load_model(model_directory(name_or_path), threads=threads))
+        directory = model_directory(name_or_path)
+        try:
+            return cls(load_model(directory, threads=threads))
+        except ModelError:
+            raise
+        except Exception as err:  # any folder can be named: a missing file, a meta.json of the wrong shape
+            raise ModelError(f"{directory}: not a usable PropScope model ({type(err).__name__}: {err})") from None
 
     def analyze(self, article: Article | str, encoded: EncodedText | None = None) -> Analysis:
         """``encoded``: the article already run through ``self.model.encode``, to reuse it."""
         if isinstance(article, str):
             article = Article(id="text", text=article)
+        if not isinstance(article, Article):
+            raise TypeError(f"analyze() takes a str or an Article, not {type(article).__name__}")
+        _check_str(text=article.text, title=article.title, id=article.id)
         if not article.text.strip():
             raise InputError(f"article {article.id!r} is empty")
-        spans = self._spans(encoded or self.model.encode(article.text))
+        try:
+            article.text.encode("utf-8")
+        except UnicodeEncodeError as err:  # a lone surrogate, as JSON's "\\ud800" decodes to
+            raise InputError(f"article {article.id!r} is not valid Unicode (character {err.start})") from None
+        encoded = encoded or self.model.encode(article.text)
+        if not len(encoded.tokens):
+            raise InputError(f"article {article.id!r} has no words the model can read")
+        spans = self._spans(encoded)
         return Analysis.build(article, spans, split_sentences(article.text), model=self.model.name)
 
     def _spans(self, encoded: EncodedText) -> list[Span]:
         detected = self.model.detect(encoded)
         probabilities = self.model.classify(encoded, [(d.start, d.end) for d in detected])
-        raw = np.array([d.score for d in detected]) * probabilities.max(axis=1) if detected else np.zeros(0)
-        scores = self.model.calibration.apply(raw)
+        named = name_spans(detected, probabilities, self.model.decoding.technique_threshold)
+        scores = self.model.calibration.apply(np.array([raw for _, _, raw in named]))
         techniques = self.model.techniques
         return [
-            Span(d.start, d.end, techniques[int(p.argmax())], max(round(float(score), 4), 0.0001))
-            for d, p, score in zip(detected, probabilities, scores, strict=True)
+            Span(d.start, d.end, techniques[k], max(round(float(score), 4), 0.0001))
+            for (d, k, _), score in zip(named, scores, strict=True)
         ]
+
+    def word_pieces(self, text: str) -> int:
+        """How many word pieces the model reads in ``text``: what analysing it costs, unlike its length."""
+        model = self.model
+        tokenizer = model.members[0].tokenizer if isinstance(model, EnsembleModel) else model.tokenizer
+        return len(tokenizer.tokenize(text))
 
     def technique_probabilities(
         self, text: str, spans: list[tuple[int, int]], encoded: EncodedText | None = None
@@ -66,7 +89,12 @@ class Analyzer:
         for start, end in spans:
             if not 0 <= start < end <= len(text):
                 raise InputError(f"span {start}..{end} lies outside the text (length {len(text)})")
-        return self.model.classify(encoded or self.model.encode(text), spans)
+        encoded = encoded or self.model.encode(text)
+        for start, end in spans:
+            first, last = encoded.tokens.token_range(start, end)
+            if first >= last:
+                raise InputError(f"span {start}..{end} holds no word the model can read")
+        return self.model.classify(encoded, spans)
 
     def classify_template(
         self,
@@ -98,12 +126,28 @@ class Analyzer:
         return [label for label in filled if label is not None]
 
 
-@lru_cache(maxsize=4)
+def _check_str(**values: object) -> None:
+    for name, value in values.items():
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+
+
+_loading = threading.Lock()
+
+
 def load_analyzer(name_or_path: str = DEFAULT_MODEL) -> Analyzer:
-    """The cached analyzer: loading a model takes a while, so every caller shares one."""
+    """The cached analyzer: loading a model takes a while, so every caller (and thread) shares one."""
+    _check_str(model=name_or_path)
+    with _loading:  # threads asking at once wait for the one load
+        return _cached_analyzer(name_or_path)
+
+
+@lru_cache(maxsize=4)
+def _cached_analyzer(name_or_path: str) -> Analyzer:
     return Analyzer.load(name_or_path)
 
 
 def analyze(text: str, *, title: str = "", model: str = DEFAULT_MODEL) -> Analysis:
     """Find the propaganda techniques in ``text``, with the shipped default model unless named."""
+    _check_str(text=text, title=title, model=model)
     return load_analyzer(model).analyze(Article(id="text", text=text, title=title))

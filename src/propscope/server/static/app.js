@@ -53,17 +53,26 @@ async function analyze(event) {
 const scoredSpans = () => state.analysis.spans.filter((s) => s.score >= state.minScore);
 const visibleSpans = () => scoredSpans().filter((s) => !state.only || s.technique === state.only);
 
+// The API's offsets count code points, as Python does; JavaScript strings index UTF-16 units, in which
+// an emoji or a flag outside the Basic Multilingual Plane takes two. unitAt[i]: the unit where code point i starts.
+function utf16Offsets(text) {
+  const unitAt = [0];
+  for (const character of text) unitAt.push(unitAt[unitAt.length - 1] + character.length);
+  return unitAt;
+}
+
 function renderArticle() {
   const text = state.analysis.article.text;
+  const unitAt = utf16Offsets(text);
   const spans = visibleSpans();
-  const cuts = new Set([0, text.length]);
+  const cuts = new Set([0, unitAt.length - 1]);
   for (const s of spans) { cuts.add(s.start); cuts.add(s.end); }
   const points = [...cuts].sort((a, b) => a - b);
   const article = $("article");
   article.replaceChildren();
   for (let i = 0; i + 1 < points.length; i++) {
     const [a, b] = [points[i], points[i + 1]];
-    const piece = text.slice(a, b);
+    const piece = text.slice(unitAt[a], unitAt[b]);
     const covering = spans.filter((s) => s.start < b && a < s.end);
     if (!covering.length) { article.append(document.createTextNode(piece)); continue; }
     const top = covering.reduce((best, s) => (s.score > best.score ? s : best));

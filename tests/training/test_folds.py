@@ -1,7 +1,7 @@
 """Cross-fitting folds: every training article is held out exactly once, and never trains its own fold."""
 
 from propscope.document import Article
-from propscope.model.training import Corpus, cross_fitting_folds
+from propscope.training.loop import Corpus, cross_fitting_folds
 
 
 def corpus_of(n: int) -> Corpus:

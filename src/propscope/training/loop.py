@@ -22,10 +22,11 @@ from propscope.corpus.labels import Label
 from propscope.corpus.memes import read_memes
 from propscope.document import Article
 from propscope.errors import InputError
-from propscope.model.config import Config
 from propscope.model.features import FEATURE_NAMES, ArticleSignals
 from propscope.model.windows import WindowTokenizer, bio_tags, run_lengths
 from propscope.techniques import TECHNIQUE_NAMES
+from propscope.training.config import Config
+from propscope.training.split import grouped_folds
 
 log = logging.getLogger(__name__)
 IGNORE = -100
@@ -69,6 +70,8 @@ def load_corpus(config: Config) -> Corpus:
         raise InputError(f"{root}: corpus folder not found (set [data] ptc_dir in the config)")
     train_ids = read_ids(root / config.data.train_ids)
     validation_ids = set(read_ids(root / config.data.validation_ids))
+    if config.data.pool == "all":
+        train_ids, validation_ids = [*train_ids, *sorted(validation_ids)], set()
     shuffled = sorted(train_ids)
     random.Random(config.data.dev_seed).shuffle(shuffled)
     dev_ids = set() if config.data.folds else set(shuffled[: config.data.dev_articles])
@@ -93,11 +96,13 @@ def load_corpus(config: Config) -> Corpus:
 
 
 def cross_fitting_folds(corpus: Corpus, folds: int, seed: int) -> list[Corpus]:
-    """``folds`` corpora whose dev parts partition the training articles; each trains on the rest."""
-    shuffled = sorted(corpus.train, key=lambda a: a.id)
-    random.Random(seed).shuffle(shuffled)
-    parts = [shuffled[k::folds] for k in range(folds)]
-    return [replace(corpus, train=[a for a in corpus.train if a not in held_out], dev=held_out) for held_out in parts]
+    """``folds`` corpora whose dev parts partition the training articles, no story on both sides of one
+    (``grouped_folds``); each trains on the rest."""
+    folded = []
+    for held_out in grouped_folds(corpus.train, folds, seed):
+        ids = {a.id for a in held_out}
+        folded.append(replace(corpus, train=[a for a in corpus.train if a.id not in ids], dev=held_out))
+    return folded
 
 
 def window_examples(
@@ -232,15 +237,28 @@ def _batches(
     return batches
 
 
+def training_device(config: Config):
+    """The torch device ``training.device`` names; "auto" takes a GPU where there is one."""
+    import torch
+
+    torch.set_num_threads(config.training.threads)
+    name = config.training.device
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("training.device is cuda, but torch sees no GPU")
+    return torch.device(name)
+
+
 def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None] = log.info):
-    """Fine-tune and return the torch ``JointModel`` (in eval mode)."""
+    """Fine-tune and return the torch ``JointModel`` (in eval mode, on the CPU)."""
     import torch
     from transformers import AutoModel
 
-    from propscope.model.network import JointModel
+    from propscope.training.network import JointModel
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    torch.set_num_threads(config.training.threads)
+    device = training_device(config)
     seed_everything(config.training.seed)
     encoder_dir = encoder_directory()
     tokenizer = WindowTokenizer.from_file(
@@ -255,7 +273,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         n_features=len(FEATURE_NAMES),
         span_hidden=config.model.span_hidden,
         dropout=config.model.dropout,
-    )
+    ).to(device)
     t = config.training
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     optimizer = torch.optim.AdamW(
@@ -275,19 +293,20 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     power = TAG_WEIGHTING_POWERS[t.tag_weighting]
     span_scale = span_token_scale(examples, power)
-    span_loss = torch.nn.CrossEntropyLoss(weight=class_weights(examples + memes, t.class_weighting))
+    weights = class_weights(examples + memes, t.class_weighting)
+    span_loss = torch.nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device))
     order = random.Random(t.seed)
-    progress(f"{len(corpus.train)} articles, {len(examples)} windows, {len(memes)} memes, {total} steps")
+    progress(f"{len(corpus.train)} articles, {len(examples)} windows, {len(memes)} memes, {total} steps on {device}")
     started = time.monotonic()
     step = 0
     for epoch in range(1, t.epochs + 1):
         model.train()
         epoch_loss = 0.0
         for index, batch in enumerate(_batches(examples, memes, t.batch_size, order)):
-            b = collate(batch)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
+            b = Batch(*(x.to(device) for x in collate(batch)))
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
                 hidden = model.encode(b.input_ids, b.mask)
-                loss = torch.zeros(())
+                loss = torch.zeros((), device=device)
                 if (b.tags != IGNORE).any():  # batches of memes alone have no tags
                     loss = tag_loss(model.tag_logits(hidden).float(), b.tags, b.span_lengths, power, span_scale)
                 if len(b.span_labels):
@@ -307,4 +326,4 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
                     f"elapsed {elapsed / 60:.1f} min, left {elapsed / step * (total - step) / 60:.1f} min"
                 )
     model.eval()
-    return model
+    return model.cpu()

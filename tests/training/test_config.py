@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from propscope.errors import InputError
-from propscope.model.config import load_config
+from propscope.training.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,7 @@ def test_wrong_types_are_named(tmp_path: Path):
 
 
 def test_overrides_are_typed_and_checked():
-    from propscope.model.config import with_overrides
+    from propscope.training.config import with_overrides
 
     config = load_config(REPO / "configs" / "default.toml")
     changed = with_overrides(config, ["training.epochs=3", "export.output=runs/x", "training.learning_rate=1e-4"])

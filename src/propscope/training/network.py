@@ -1,4 +1,4 @@
-"""The torch network: one MiniLM encoder, a BIO span tagger and a technique classifier.
+"""The torch networks: the joint span tagger and technique classifier, and the technique verifier.
 
 Training only; ``export.py`` turns it into the ONNX encoder and numpy classifier that run at analysis.
 """
@@ -73,3 +73,30 @@ class ExportedEncoder(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
         hidden = self.model.encode(input_ids, attention_mask)
         return torch.softmax(self.model.tagger(hidden), dim=-1), hidden
+
+
+class PairClassifier(nn.Module):
+    """The verifier: a (span, line) sentence pair's first state and the span's surface features, one
+    independent logit per technique."""
+
+    def __init__(self, encoder: nn.Module, n_features: int, n_techniques: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size + n_features, n_techniques)
+
+    def logits(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor,
+        features: torch.Tensor,
+    ) -> torch.Tensor:
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        return self.head(self.dropout(torch.cat([hidden[:, 0], features.to(hidden.dtype)], dim=1)))
+
+    def forward(self, input_ids, attention_mask, token_type_ids, features) -> torch.Tensor:
+        """What goes into ONNX: probabilities."""
+        return torch.sigmoid(self.logits(input_ids, attention_mask, token_type_ids, features))

@@ -4,8 +4,8 @@ from dataclasses import replace
 
 from propscope.corpus.labels import Label
 from propscope.document import Article
-from propscope.evaluation import evaluate_analyzer, evaluate_encoded
 from propscope.pipeline.analyzer import Analyzer
+from propscope.training.evaluation import evaluate_analyzer, evaluate_encoded
 
 ARTICLES = [
     Article(

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from propscope.model.inference import CLASSIFIER_FILE, ENCODER_FILE, META_FILE, TOKENIZER_FILE
+from propscope.model.verifier import VERIFIER_FILE
 
 ONNX_OPSET = 17
 
@@ -18,7 +19,7 @@ def export_model(model: Any, encoder_dir: Path, output: Path, meta: dict[str, An
     """Write ``encoder.onnx`` (fp32), ``classifier.npz``, the tokenizer and ``meta.json``."""
     import torch
 
-    from propscope.model.network import ExportedEncoder
+    from propscope.training.network import ExportedEncoder
 
     output.mkdir(parents=True, exist_ok=True)
     wrapper = ExportedEncoder(model).eval()
@@ -53,15 +54,31 @@ def write_meta(output: Path, meta: dict[str, Any]) -> None:
 
 def quantize_model(source: Path, target: Path) -> None:
     """Dynamic int8 weights for the encoder; the small classifier stays fp32."""
+    _copy_beside_encoder(source, target)
+    quantize_file(source / ENCODER_FILE, target / ENCODER_FILE)
+
+
+def _copy_beside_encoder(source: Path, target: Path) -> None:
+    """Every file of a model folder but the encoder (the verifier keeps the precision it was exported in)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE, VERIFIER_FILE):
+        if name != VERIFIER_FILE or (source / name).exists():
+            shutil.copyfile(source / name, target / name)
+
+
+def quantize_file(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    target.mkdir(parents=True, exist_ok=True)
-    for name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE):
-        shutil.copyfile(source / name, target / name)
-    quantize_dynamic(str(source / ENCODER_FILE), str(target / ENCODER_FILE), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
 
 
 def store_weights_as_fp16(source: Path, target: Path) -> None:
+    """The model folder with its encoder's weights stored in fp16 (``store_file_weights_as_fp16``)."""
+    _copy_beside_encoder(source, target)
+    store_file_weights_as_fp16(source / ENCODER_FILE, target / ENCODER_FILE)
+
+
+def store_file_weights_as_fp16(source: Path, target: Path) -> None:
     """Halve the file by storing float weights as fp16, cast back to fp32 when the session loads.
 
     ONNX Runtime folds each Cast of a constant at load time, so the model computes in fp32 as before;
@@ -70,10 +87,7 @@ def store_weights_as_fp16(source: Path, target: Path) -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    target.mkdir(parents=True, exist_ok=True)
-    for name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE):
-        shutil.copyfile(source / name, target / name)
-    model = onnx.load(str(source / ENCODER_FILE))
+    model = onnx.load(str(source))
     graph = model.graph
     casts = []
     for initializer in list(graph.initializer):
@@ -87,4 +101,4 @@ def store_weights_as_fp16(source: Path, target: Path) -> None:
         casts.append(helper.make_node("Cast", [stored.name], [initializer.name], to=TensorProto.FLOAT))
     for offset, node in enumerate(casts):
         graph.node.insert(offset, node)
-    onnx.save(model, str(target / ENCODER_FILE))
+    onnx.save(model, str(target))

@@ -11,12 +11,19 @@ import pytest
 pytest.importorskip("torch", reason="training needs the train extra: pip install '.[train]'")
 
 from propscope.errors import InputError, ModelError  # noqa: E402
-from propscope.model.config import Config, DataConfig, ExportConfig, ModelConfig, TrainingConfig  # noqa: E402
 from propscope.model.ensemble import EnsembleModel, load_model  # noqa: E402
-from propscope.model.recipe import build_ensemble, cross_fitted_models, train  # noqa: E402
-from propscope.model.training import MEME_FILES, load_corpus  # noqa: E402
 from propscope.pipeline.analyzer import Analyzer  # noqa: E402
 from propscope.techniques import TECHNIQUE_NAMES  # noqa: E402
+from propscope.training.config import (  # noqa: E402
+    Config,
+    DataConfig,
+    ExportConfig,
+    ModelConfig,
+    TrainingConfig,
+    VerifierConfig,
+)
+from propscope.training.loop import MEME_FILES, load_corpus  # noqa: E402
+from propscope.training.recipe import add_verifier, build_ensemble, cross_fitted_models, train  # noqa: E402
 
 
 def tiny_memes(folder: Path) -> Path:
@@ -75,7 +82,7 @@ def test_training_recipe_writes_a_working_model(tiny_corpus: Path, tmp_path: Pat
 
 
 def test_inverse_sqrt_class_weights_favour_rare_techniques():
-    from propscope.model.training import WindowExample, class_weights
+    from propscope.training.loop import WindowExample, class_weights
 
     def example(labels):
         return WindowExample(
@@ -96,7 +103,7 @@ def test_inverse_sqrt_class_weights_favour_rare_techniques():
 def test_length_weighted_tag_loss_lifts_short_spans():
     import torch
 
-    from propscope.model.training import IGNORE, tag_loss
+    from propscope.training.loop import IGNORE, tag_loss
 
     logits = torch.tensor([[[0.0, 2.0, 0.0], [0.0, 0.0, 2.0], [0.0, 0.0, 2.0], [0.0, 0.0, 2.0], [2.0, 0.0, 0.0]]])
     tags = torch.tensor([[0, 1, 2, 2, IGNORE]])  # an O token the model gets wrong, then a 3-token span
@@ -110,7 +117,7 @@ def test_length_weighted_tag_loss_lifts_short_spans():
     whole = tag_loss(logits, tags, lengths, power=1.0, scale=2.0)  # the span's tokens weigh 2/3 each: 2 in all
     assert whole == pytest.approx(((losses[0] + 2 / 3 * losses[1:].sum()) / 3).item())
 
-    from propscope.model.training import WindowExample, span_token_scale
+    from propscope.training.loop import WindowExample, span_token_scale
 
     example = WindowExample(*(np.zeros(0),) * 2, np.array([0, 3, 3, 3, 1]), *(np.zeros(0),) * 3)
     assert span_token_scale([example], 1.0) == pytest.approx(2.0)  # weights 1/3, 1/3, 1/3, 1: mean 1/2
@@ -122,7 +129,7 @@ def test_fp16_weight_storage_halves_the_file_and_keeps_outputs(tmp_path: Path):
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    from propscope.model.export import store_weights_as_fp16
+    from propscope.training.export import store_weights_as_fp16
 
     rng = np.random.default_rng(0)
     weight = rng.normal(size=(64, 64)).astype(np.float32)
@@ -148,8 +155,8 @@ def test_fp16_weight_storage_halves_the_file_and_keeps_outputs(tmp_path: Path):
 def test_meme_windows_train_the_classifier_but_not_the_tagger(encoder_tokenizer_path: str):
     from propscope.corpus.labels import Label
     from propscope.document import Article
-    from propscope.model.training import IGNORE, window_examples
     from propscope.model.windows import WindowTokenizer
+    from propscope.training.loop import IGNORE, window_examples
 
     tokenizer = WindowTokenizer.from_file(encoder_tokenizer_path, 32, 16)
     meme = Article("meme1", "STOP THE WASTE now")
@@ -214,10 +221,10 @@ def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path,
 def test_the_exported_model_reads_like_the_torch_network(tiny_corpus: Path, tmp_path: Path):
     import torch
 
-    from propscope.model.export import export_model
     from propscope.model.features import ArticleSignals
     from propscope.model.inference import OnnxModel
-    from propscope.model.training import encoder_directory, train_network
+    from propscope.training.export import export_model
+    from propscope.training.loop import encoder_directory, train_network
 
     base = tiny_config(tiny_corpus, tmp_path / "model")
     config = replace(base, training=replace(base.training, epochs=1))
@@ -245,3 +252,54 @@ def test_the_exported_model_reads_like_the_torch_network(tiny_corpus: Path, tmp_
     assert np.allclose(encoded.hidden[0, :n], hidden[0].numpy(), atol=1e-3)
     expected = torch.softmax(logits, dim=-1).numpy()
     assert np.allclose(model.classify(encoded, [(start, start + 5)]), expected, atol=1e-3)
+
+
+def verifier_config(corpus: Path, output: Path) -> Config:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    config = tiny_config(corpus, output)
+    return replace(
+        config,
+        data=replace(config.data, pool="all", folds=2, memes_dir=""),
+        verifier=VerifierConfig(enabled=True, epochs=1, batch_size=4, max_tokens=32),
+        export=replace(config.export, precision="fp16-weights"),
+    )
+
+
+def test_a_verifier_model_trains_on_every_article_and_reports_its_folds(tiny_corpus: Path, tmp_path: Path):
+    directory = train(verifier_config(tiny_corpus, tmp_path / "model"), progress=lambda line: None)
+    assert (directory / "verifier.onnx").exists()
+    meta = json.loads((directory / "meta.json").read_text("utf-8"))
+    assert meta["train_articles"] == 4 and meta["validation"] == {}  # both splits trained it
+    assert len(meta["fold_figures"]["tc"]["folds"]) == 2
+    assert {"auroc", "precision_over_half", "ece_after"} <= set(meta["calibration_figures"])
+    card = (directory / "MODEL_CARD.md").read_text("utf-8")
+    assert "verifier" in card and "Fold by fold" in card and "Validation figures" not in card
+    model = load_model(directory)
+    assert model.multi_label
+    text = "Title\n\nThe reckless council approved a shameful plan.\n"
+    probabilities = model.classify(model.encode(text), [(7, 19), (20, 27)])
+    assert probabilities.shape == (2, len(TECHNIQUE_NAMES)) and ((probabilities >= 0) & (probabilities <= 1)).all()
+    analysis = Analyzer(model).analyze(text)
+    assert all(0 < span.score <= 1 for span in analysis.spans)
+
+
+def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Path, tmp_path: Path):
+    (tmp_path / "t").mkdir()
+    tagger_config = tiny_config(tiny_corpus, tmp_path / "t" / "tagger")
+    tagger_config = replace(
+        tagger_config,
+        data=replace(tagger_config.data, memes_dir=""),
+        export=replace(tagger_config.export, precision="fp16-weights"),
+    )
+    tagger = train(tagger_config, progress=lambda line: None)
+    config = verifier_config(tiny_corpus, tmp_path / "v" / "model")
+    with pytest.raises(InputError, match="training split alone"):
+        add_verifier(config, train(config, progress=lambda line: None), progress=lambda line: None)
+    directory = add_verifier(config, tagger, progress=lambda line: None, command="propscope train --tagger x")
+    assert (directory / "encoder.onnx").read_bytes() == (tagger / "encoder.onnx").read_bytes()
+    meta = json.loads((directory / "meta.json").read_text("utf-8"))
+    assert meta["verifier_articles"] == 4 and meta["train_articles"] == 2
+    assert meta["chosen_on"] == "the 2 validation articles" and "technique_threshold" in meta["decoding"]
+    card = (directory / "MODEL_CARD.md").read_text("utf-8")
+    assert "The verifier: fine-tuned on all 4 articles" in card and "`propscope train --tagger x`" in card
+    assert load_model(directory).multi_label

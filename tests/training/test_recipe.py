@@ -6,7 +6,7 @@ from propscope.corpus.labels import Label
 from propscope.document import Article
 from propscope.metrics import span_identification
 from propscope.model.inference import decode_spans
-from propscope.model.recipe import choose_decoding
+from propscope.training.recipe import choose_decoding
 from tests.model.test_decoding import TEXT, encoded
 
 TECHNIQUES = ("Loaded_Language", "Doubt")
@@ -16,6 +16,7 @@ class WordModel:
     """Names a span Doubt where it holds "truly", else Loaded_Language."""
 
     techniques = TECHNIQUES
+    multi_label = False
 
     def classify(self, encoding, spans):
         return np.array([[0.0, 1.0] if "truly" in encoding.text[s:e] else [1.0, 0.0] for s, e in spans]).reshape(-1, 2)
@@ -25,13 +26,14 @@ def gold(*phrases: tuple[str, str]) -> dict[str, list[Label]]:
     return {"1": [Label("1", TEXT.index(p), TEXT.index(p) + len(p), t) for p, t in phrases]}
 
 
-def test_decoding_search_finds_the_peak_that_drops_a_low_plateau():
+def test_decoding_search_drops_a_low_plateau():
     #        We   saw  a    truly shameful and  reckless plan ,    said critics today .
-    probs = [0.0, 0.0, 0.0, 0.3, 0.35, 0.0, 0.3, 0.9, 0.3, 0.0, 0.0, 0.0, 0.0]
+    probs = [0.0, 0.3, 0.3, 0.3, 0.35, 0.0, 0.3, 0.9, 0.3, 0.0, 0.0, 0.0, 0.0]
     held_out = [(WordModel(), Article("1", TEXT), encoded(probs))]
     decoding = choose_decoding(held_out, gold(("reckless plan", "Loaded_Language")))
-    # a low threshold alone also keeps "truly shameful"; a high one clips "reckless plan" to "reckless"
-    assert decoding.threshold < 0.3 and 0.35 < decoding.peak <= 0.9
+    # a low threshold alone also keeps "saw a truly shameful" (too long for min_tokens to drop); a high one
+    # clips "reckless plan" to "plan": the search finds settings that keep exactly the gold passage
+    assert [TEXT[d.start : d.end] for d in decode_spans(encoded(probs), decoding)] == ["reckless plan"]
 
 
 def test_decoding_search_weighs_the_full_task_too():

@@ -21,6 +21,10 @@ class DataConfig:
     # training split, predict the articles they did not see; decoding and calibration are chosen on those
     # predictions for every training-split article, and the shipped network trains on all of them.
     folds: int = 0
+    # "all": train on every article of both splits (what ships); the folds, grouped by story, then give the
+    # held-out figures and the validation split is not used. "train": the training split only, the
+    # validation split measured (figures comparable with earlier models).
+    pool: str = "train"
     memes_dir: str = ""  # SemEval-2021 Task 6 folder: its spans also train the technique classifier ("" for none)
 
 
@@ -49,6 +53,23 @@ class TrainingConfig:
     tag_weighting: str = "none"  # or "inverse_sqrt_length", "inverse_length": short gold spans weigh more
     compute_dtype: str = "fp32"  # or "bf16": autocast; faster where the CPU has AMX or AVX-512 BF16
     max_articles: int = 0  # 0: all; a small number makes a quick smoke run
+    device: str = "auto"  # "cuda" where a GPU is present, else the CPU; or name one
+
+
+@dataclass(frozen=True)
+class VerifierConfig:
+    """The technique verifier: reads a candidate span and its line as a sentence pair and gives, for every
+    technique, the probability that the span is propaganda of that technique (all low: no technique)."""
+
+    enabled: bool = False  # off: the tagger's own classifier head names techniques
+    max_tokens: int = 64  # word pieces of span and line together
+    epochs: int = 2
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    # training candidates per distinct gold span, besides the span itself: its edges moved by a few words,
+    # and a random stretch of a random line; their targets are how much of them lies in gold spans
+    jittered: int = 1
+    random: int = 1
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,10 @@ class ExportConfig:
     name: str = "default"
     output: str = "runs/default"
     max_int8_f1_drop: float = 0.01
+    # "auto": int8 where validation F1 drops at most max_int8_f1_drop, else fp16 weights; "fp16-weights" or
+    # "int8" always (with pool = "all" there is no validation split to decide on)
+    precision: str = "auto"
+    verifier_precision: str = "int8"  # the fold networks use it too, so held-out figures measure what ships
 
 
 @dataclass(frozen=True)
@@ -64,6 +89,7 @@ class Config:
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     export: ExportConfig = ExportConfig()
+    verifier: VerifierConfig = VerifierConfig()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,6 +106,10 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
         "compute_dtype": ("fp32", "bf16"),
         "window_merge": ("centre", "weighted"),
         "tag_weighting": ("none", "inverse_sqrt_length", "inverse_length"),
+        "pool": ("train", "all"),
+        "device": ("auto", "cpu", "cuda"),
+        "precision": ("auto", "fp16-weights", "int8"),
+        "verifier_precision": ("fp32", "fp16-weights", "int8"),
     }
     for key, value in values.items():
         if key in choices and value not in choices[key]:
@@ -114,7 +144,13 @@ def with_overrides(config: Config, overrides: list[str]) -> Config:
 
 
 def _build(raw: dict[str, Any], source: str) -> Config:
-    sections = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig, "export": ExportConfig}
+    sections = {
+        "data": DataConfig,
+        "model": ModelConfig,
+        "training": TrainingConfig,
+        "export": ExportConfig,
+        "verifier": VerifierConfig,
+    }
     unknown = set(raw) - set(sections)
     if unknown:
         raise InputError(f"{source}: unknown section(s): {', '.join(sorted(unknown))}")

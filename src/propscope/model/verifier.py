@@ -1,0 +1,71 @@
+"""The technique verifier at analysis time: one ONNX network over (span, its line) sentence pairs.
+
+The tagger's windows see a passage among 250 word pieces of other text; the verifier reads the passage
+itself against its own line, which is what generalised to unseen articles when naming techniques. It
+answers, per technique, how likely the passage is propaganda of that technique, so it also weeds out
+candidate spans that are none.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from propscope.model.features import ArticleSignals, line_bounds
+
+VERIFIER_FILE = "verifier.onnx"
+CONTEXT_CHARS = 400  # of the line on either side of the span: the tokenizer truncates further
+PAIRS_PER_RUN = 32
+
+
+def pair_text(text: str, start: int, end: int) -> tuple[str, str]:
+    """The span and the line (or lines) holding it, clipped around the span on long lines."""
+    first, last = line_bounds(text, start, end)
+    first, last = max(first, start - CONTEXT_CHARS), min(last, end + CONTEXT_CHARS)
+    return text[start:end], text[first:last]
+
+
+def load_pair_tokenizer(path: Path, max_tokens: int):
+    """The encoder's tokenizer, truncating pairs to ``max_tokens`` (the longer text first)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_tokens, strategy="longest_first")
+    return tokenizer
+
+
+def encode_pairs(tokenizer, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``input_ids``, ``attention_mask`` and ``token_type_ids``, padded to the longest pair."""
+    encodings = tokenizer.encode_batch(pairs)
+    width = max(len(e.ids) for e in encodings)
+    ids, mask, types = (np.zeros((len(encodings), width), dtype=np.int64) for _ in range(3))
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        ids[row, :n], mask[row, :n], types[row, :n] = e.ids, 1, e.type_ids
+    return ids, mask, types
+
+
+class Verifier:
+    def __init__(self, directory: Path, tokenizer_file: Path, max_tokens: int, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or int(os.environ.get("PROPSCOPE_THREADS", "0"))
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(directory / VERIFIER_FILE), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = load_pair_tokenizer(tokenizer_file, max_tokens)
+
+    def probabilities(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """Per span, an independent probability for every technique (columns in the model's order)."""
+        signals = ArticleSignals(text)
+        parts = []
+        for first in range(0, len(spans), PAIRS_PER_RUN):
+            run = spans[first : first + PAIRS_PER_RUN]
+            ids, mask, types = encode_pairs(self.tokenizer, [pair_text(text, s, e) for s, e in run])
+            features = np.stack([signals.features(s, e) for s, e in run])
+            inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "features": features}
+            parts.append(self.session.run(None, inputs)[0])
+        return np.concatenate(parts).astype(np.float32)

@@ -1,0 +1,292 @@
+"""Model cards: the prose of ``MODEL_CARD.md``, written from a model's meta.json.
+
+Kept apart from the recipe so that what a card says can change without touching how a model is trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from propscope.model.inference import ENCODER_FILE
+from propscope.training.evaluation import per_technique_markdown
+
+CARD_FILE = "MODEL_CARD.md"
+
+
+def ensemble_card(meta: dict[str, Any], directory: Path) -> str:
+    members = "\n".join(f"- `{m}`" for m in meta["members"])
+    return f"""# PropScope model `{meta["name"]}` (ensemble)
+
+Created {meta["created"]} by {_command_text(meta, "propscope ensemble")} over these members (each with its own card):
+
+{members}
+
+Every member reads the article; span probabilities and technique probabilities are averaged, then
+spans are decoded with {_decoding_text(meta["decoding"])} (chosen on {_held_out_name(meta)}:
+{_chosen_figures(meta)} there). Scores are calibrated with Platt scaling on the same
+articles. {_calibration_text(meta)} It costs one encoder pass per member, so it is slower than one model.
+
+## Figures on {_held_out_name(meta)} (where every choice was made)
+{_figures_table({"ensemble": meta["held_out_figures"]})}
+
+## Validation figures (fixed validation split, 74 articles, SemEval-2020 Task 11 metrics)
+{_figures_table(meta["validation"])}
+
+{per_technique_markdown(meta["validation"]["ensemble"])}
+"""
+
+
+def _command_text(meta: dict[str, Any], program: str) -> str:
+    return f"`{meta['command']}`" if meta.get("command") else f"`{program}` called from Python"
+
+
+def _chosen_figures(meta: dict[str, Any]) -> str:
+    figures = meta["held_out_figures"]
+    return f"span F1 {figures['si']['f1']:.4f}, full-task F1 {figures['flc']['f1']:.4f}"
+
+
+def _figures_table(validation: dict[str, dict]) -> str:
+    rows = ["| weights | span F1 (P / R) | technique micro-F1 | full-task F1 (P / R) |", "|---|---|---|---|"]
+    for name, figures in validation.items():
+        si, tc, flc = figures["si"], figures["tc"], figures["flc"]
+        rows.append(
+            f"| {name} | {si['f1']:.4f} ({si['precision']:.4f} / {si['recall']:.4f}) | {tc['f1']:.4f} "
+            f"| {flc['f1']:.4f} ({flc['precision']:.4f} / {flc['recall']:.4f}) |"
+        )
+    return "\n".join(rows)
+
+
+def _decoding_text(decoding: dict[str, Any]) -> str:
+    steps = [f"threshold {decoding['threshold']}"]
+    if decoding["smoothing"] > 1:
+        steps.append(f"probabilities averaged over {decoding['smoothing']} tokens")
+    if decoding["max_gap"]:
+        steps.append(f"gaps of up to {decoding['max_gap']} tokens joined")
+    if decoding["min_tokens"] > 1:
+        steps.append(f"runs under {decoding['min_tokens']} tokens dropped")
+    if decoding.get("peak"):
+        steps.append(f"spans without a word piece at {decoding['peak']} or above dropped")
+    return steps[0] if len(steps) == 1 else f"{', '.join(steps[:-1])} and {steps[-1]}"
+
+
+def _merge_text(model: dict[str, Any]) -> str:
+    if model.get("window_merge") == "weighted":
+        return "averaged over the windows that see it, each weighted by the word piece's distance from its edges"
+    return "read from the window that holds it most centrally"
+
+
+def _vote_text(model: dict[str, Any]) -> str:
+    if model.get("window_merge") == "weighted":
+        return " (every window that holds the whole span classifies it, their probabilities weighted the same way)"
+    return " (from the window that holds the span most centrally)"
+
+
+def _tag_weighting_text(training: dict[str, Any]) -> str:
+    weight = {
+        "inverse_sqrt_length": "1/sqrt(its length in word pieces)",
+        "inverse_length": "1/(its length in word pieces)",
+    }
+    scheme = training.get("tag_weighting", "none")
+    if scheme not in weight:
+        return "Every word piece weighs the same in the tagger's loss."
+    return (
+        f"In the tagger's loss, the word pieces of a gold span weigh {weight[scheme]}, scaled to a mean of 1, so "
+        "that short spans, which the span metric counts as much as long ones, are not drowned out."
+    )
+
+
+def _memes_text(data: dict[str, Any]) -> str:
+    if not data.get("memes_dir"):
+        return "No other corpus was used."
+    return (
+        f"The technique classifier also learnt from the meme spans of SemEval-2021 Task 6 ({data['memes_dir']}, "
+        "all three parts, techniques mapped onto the PTC inventory); the span tagger did not, as memes are far "
+        "denser in techniques than news."
+    )
+
+
+def _held_out_name(meta: dict[str, Any]) -> str:
+    if "chosen_on" in meta:
+        return str(meta["chosen_on"])
+    folds = meta["config"]["data"].get("folds", 0)
+    if folds:
+        return f"out-of-fold predictions for all {meta['held_out_articles']} training articles"
+    return "the dev articles"
+
+
+def _held_out_networks(meta: dict[str, Any]) -> str:
+    if "chosen_on" in meta:
+        return "tagger + training-split verifier"
+    folds = meta["config"]["data"].get("folds", 0)
+    return f"{folds} fold networks (fp32)" if folds else "fp32"
+
+
+def _held_out_text(meta: dict[str, Any]) -> str:
+    folds = meta["config"]["data"].get("folds", 0)
+    if folds:
+        return (
+            f"The span decoding and the score calibration were chosen by cross-fitting: {folds} networks of the "
+            f"same configuration, each trained without one of {folds} parts of these articles, predicted the "
+            "articles they had not seen; the parts keep each story whole (articles sharing over 30% of their "
+            "word 6-grams go to one part), so no held-out article was met in training. The shipped networks "
+            "then trained on all of them."
+        )
+    return (
+        f"{meta['dev_articles']} further training-split articles, picked with the dev seed, were held out to "
+        "choose the span decoding and fit the score calibration."
+    )
+
+
+def _calibration_text(meta: dict[str, Any]) -> str:
+    figures = meta["calibration_figures"]
+    spans = figures.get("spans", figures.get("validation_spans"))
+    where = "held-out spans it was fitted on" if figures.get("measured_on") == "held_out" else "validation spans"
+    text = (
+        f"Expected calibration error on the {spans} {where} (10 bins): "
+        f"{figures['ece_before']:.4f} before, {figures['ece_after']:.4f} after."
+    )
+    if "auroc" in figures:
+        text += (
+            f' The score ranks spans with an area under the ROC curve of {figures["auroc"]:.4f} for "overlaps a gold'
+            f' span of its technique"; the {figures["spans_over_half"]} spans scored over 0.5 were right'
+            f" {100 * figures['precision_over_half']:.0f}% of the time."
+        )
+    return text
+
+
+def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
+    if "verifier" in meta:
+        v = meta["verifier"]
+        threshold = meta["decoding"].get("technique_threshold", 0.0)
+        return (
+            f"A second encoder of the same kind, the verifier (`verifier.onnx`), reads each candidate span and its "
+            f"line as a sentence pair ({v['max_tokens']} word pieces) and gives, from its first state and "
+            f"{len(meta['features'])} surface signals ({', '.join(meta['features'])}), an independent probability "
+            f"for each technique. The span receives every technique whose probability reaches {threshold} (chosen "
+            "with the decoding), as separate spans, and none where no technique does. A span's score is that "
+            "probability"
+        )
+    return (
+        "A two-layer classifier over the span's mean state, the window's mean state and "
+        f"{len(meta['features'])} surface signals ({', '.join(meta['features'])}) names each span's technique"
+        f"{_vote_text(m)}. A span's score is its mean span probability times the probability of its technique"
+    )
+
+
+def _verifier_training_text(meta: dict[str, Any]) -> str:
+    if "verifier" not in meta:
+        return ""
+    v = meta["verifier"]
+    return (
+        f"The verifier: {v['epochs']} epochs, batch {v['batch_size']} pairs, learning rate {v['learning_rate']}, "
+        f"binary cross-entropy per technique. Its training pairs are the distinct gold spans (their own "
+        f"techniques), {v['jittered']} copy of each with its edges moved by up to three words and {v['random']} "
+        "random stretch of a random line per gold span, whose targets are the share of them lying inside gold "
+        f"spans of each technique. Weights: {meta['config']['export'].get('verifier_precision', 'fp32')}."
+    )
+
+
+def _fold_text(meta: dict[str, Any]) -> str:
+    folds = meta.get("fold_figures")
+    if not folds or len(folds["si"]["folds"]) < 2:
+        return ""
+    rows = ["| task | mean F1 | standard deviation | per fold |", "|---|---|---|---|"]
+    for task, name in (("si", "span"), ("tc", "technique"), ("flc", "full task")):
+        f = folds[task]
+        rows.append(f"| {name} | {f['mean']:.4f} | {f['std']:.4f} | {' / '.join(f'{v:.4f}' for v in f['folds'])} |")
+    return "Fold by fold (the spread that a change must beat):\n\n" + "\n".join(rows)
+
+
+def _data_text(meta: dict[str, Any], d: dict[str, Any]) -> str:
+    if "verifier_articles" in meta:
+        return (
+            f"The tagger: fine-tuned on the {meta['train_articles']} articles of the fixed training split of PTC v2 "
+            f"({d['ptc_dir']}) by {_command_text(meta['tagger'], 'propscope train')} ({meta['tagger']['created']}). "
+            f"The verifier: fine-tuned on all {meta['verifier_articles']} articles of both splits. The technique "
+            f"threshold, the decoding and the calibration were chosen on {meta['chosen_on']}, read by the tagger and "
+            "by a verifier trained on the training split alone, neither of which had seen them; the validation "
+            "split then trained the verifier that ships, so this model has no clean validation figures, and the "
+            "figures where choices were made flatter it. bench/RESULTS.md gives the yardstick's figures."
+        )
+    if d.get("pool") == "all":
+        return (
+            f"Fine-tuned on all {meta['train_articles']} articles of the PTC v2 training part ({d['ptc_dir']}), both "
+            "of its fixed splits: the validation split trained this model, so it has no validation figures; the "
+            f"held-out figures above stand in for them. {_held_out_text(meta)}"
+        )
+    return (
+        f"Fine-tuned on the PTC v2 training part ({d['ptc_dir']}): {meta['train_articles']} articles of the fixed "
+        f"training split. {_held_out_text(meta)} The 74 validation articles were not used for any choice except "
+        f"the int8-versus-fp32 check (int8 ships only where span and full-task F1 stay within "
+        f"{meta['config']['export']['max_int8_f1_drop']} of fp32; otherwise fp32 ships with its weights in fp16)."
+    )
+
+
+def _validation_text(meta: dict[str, Any]) -> str:
+    if not meta.get("validation"):
+        return ""
+    shipped = meta["validation"][meta["precision"]]
+    return f"""## Validation figures (fixed validation split, 74 articles, SemEval-2020 Task 11 metrics)
+{_figures_table(meta["validation"])}
+
+Shipped: **{meta["precision"]}**. Technique micro-F1 classifies the gold spans (a span listed k times
+gets its k most probable techniques).
+
+Per technique, shipped weights:
+
+{per_technique_markdown(shipped)}
+"""
+
+
+def model_card(meta: dict[str, Any], directory: Path) -> str:
+    size_mb = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
+    t, m, d = meta["config"]["training"], meta["config"]["model"], meta["config"]["data"]
+    files = f"`{ENCODER_FILE}` (weights: {meta['precision']}; ONNX Runtime)"
+    if "verifier" in meta:
+        files += ", `verifier.onnx`"
+    return f"""# PropScope model `{meta["name"]}`
+
+Created {meta["created"]} by {_command_text(meta, "propscope train")}.
+
+## What it does
+Finds the passages of a news article that use one of the 14 propaganda techniques of the Propaganda
+Techniques Corpus and names the technique. One encoder reads the article in overlapping windows of
+{m["window_tokens"]} word pieces (every {m["stride"]});
+a BIO tagger gives each word piece the probability of lying in a technique span ({_merge_text(m)}), and spans are
+decoded with {_decoding_text(meta["decoding"])} (chosen on
+{_held_out_name(meta)}: {_chosen_figures(meta)} there). {_naming_text(meta, m)}, mapped through Platt scaling
+fitted on {_held_out_name(meta)} (slope {meta["calibration"]["slope"]:.3f}, intercept
+{meta["calibration"]["intercept"]:.3f}) so that it reads as the probability that the span overlaps a gold span of
+that technique. {_calibration_text(meta)}
+
+## Files
+{files}, `classifier.npz`, `tokenizer.json`, `meta.json` (all settings and figures). Total {size_mb:.1f} MB.
+
+## Data
+- Base encoder: {meta["base_encoder"]}, uncased, 6 layers, 384 wide.
+- {_data_text(meta, d)}
+- {_memes_text(d)}
+
+## Training configuration
+Seed {t["seed"]}; {t["epochs"]} epochs; batch {t["batch_size"]} windows; AdamW, learning rate
+{t["learning_rate"]} (encoder) and {t["head_learning_rate"]} (heads), warm-up {t["warmup_ratio"]},
+weight decay {t["weight_decay"]}; dropout {m["dropout"]} in the heads, {m.get("attention_dropout", 0.1)} on the
+encoder's attention; {t.get("compute_dtype", "fp32")} matrix products; device {t.get("device", "cpu")}.
+{_tag_weighting_text(t)}
+{_verifier_training_text(meta)}
+
+## Figures on {_held_out_name(meta)} (where every choice was made)
+{_figures_table({_held_out_networks(meta): meta["held_out_figures"]})}
+
+{_fold_text(meta)}
+
+Configurations are compared by these figures, never by validation ones.
+
+{_validation_text(meta)}
+## Limits
+- Trained on English news articles of the late 2010s; other genres, periods and languages are out of domain.
+- Rare techniques (fewer than 100 training spans) are recognised poorly; read their flags as hints.
+- Scores are calibrated on {meta.get("held_out_articles", meta["dev_articles"])} held-out articles: read them as
+  rough probabilities.
+"""

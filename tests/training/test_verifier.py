@@ -1,0 +1,50 @@
+"""The verifier's training pairs: gold spans with their techniques, nudged copies and random stretches."""
+
+import random
+
+import numpy as np
+
+from propscope.corpus.labels import Label
+from propscope.document import Article
+from propscope.techniques import TECHNIQUE_NAMES
+from propscope.training.config import Config, VerifierConfig
+from propscope.training.verifier import candidates, overlap_targets
+
+INDEX = {name: k for k, name in enumerate(TECHNIQUE_NAMES)}
+TEXT = "Bridge vote\n\nThe reckless council approved a shameful plan today.\nCritics called it a disgrace.\n"
+
+
+def label(phrase: str, technique: str) -> Label:
+    start = TEXT.index(phrase)
+    return Label("1", start, start + len(phrase), technique)
+
+
+def test_targets_are_the_share_of_the_span_inside_gold_spans_of_each_technique():
+    gold = [label("reckless council", "Loaded_Language"), label("council approved", "Doubt")]
+    start = TEXT.index("The reckless")
+    targets = overlap_targets(start, start + len("The reckless council"), gold, INDEX)
+    assert np.isclose(targets[INDEX["Loaded_Language"]], len("reckless council") / len("The reckless council"))
+    assert np.isclose(targets[INDEX["Doubt"]], len("council") / len("The reckless council"))
+    assert targets.sum() == targets[INDEX["Loaded_Language"]] + targets[INDEX["Doubt"]]
+
+
+def test_candidates_hold_each_gold_span_once_and_stay_inside_lines():
+    gold = [
+        label("reckless", "Loaded_Language"),
+        label("a shameful plan", "Loaded_Language"),
+        label("a shameful plan", "Name_Calling,Labeling"),
+        label("a disgrace", "Name_Calling,Labeling"),
+    ]
+    config = Config(verifier=VerifierConfig(enabled=True, jittered=2, random=1))
+    found = candidates(Article("1", TEXT), gold, config, random.Random(3))
+    distinct = {(g.start, g.end) for g in gold}
+    assert len(found) == len(distinct) * (1 + 2 + 1)
+    exact = {(c.start, c.end): c.targets for c in found[: len(distinct)]}
+    assert set(exact) == distinct
+    both = exact[(gold[1].start, gold[1].end)]
+    assert both[INDEX["Loaded_Language"]] == both[INDEX["Name_Calling,Labeling"]] == 1.0 and both.sum() == 2.0
+    for c in found:
+        assert 0 <= c.start < c.end <= len(TEXT) and "\n" not in TEXT[c.start : c.end]
+        assert TEXT[c.start : c.end] == TEXT[c.start : c.end].strip()
+        assert ((c.targets >= 0.0) & (c.targets <= 1.0)).all()
+        assert np.allclose(c.targets, overlap_targets(c.start, c.end, gold, INDEX)) or (c.start, c.end) in distinct
