@@ -303,3 +303,20 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     card = (directory / "MODEL_CARD.md").read_text("utf-8")
     assert "The verifier: fine-tuned on all 4 articles" in card and "`propscope train --tagger x`" in card
     assert load_model(directory).multi_label
+
+    # an ensemble of the verified model and a plain tagger names techniques with the verifier alone, and
+    # chooses on the validation split read by stand-ins that did not learn from it
+    chooser = tmp_path / "v" / "model.work" / "chooser"
+    pair = build_ensemble(
+        config, [directory, tagger], tmp_path / "pair", progress=lambda line: None, stand_ins=[chooser, tagger]
+    )
+    ensemble = load_model(pair)
+    assert isinstance(ensemble, EnsembleModel) and ensemble.multi_label
+    text = "Title\n\nThe reckless council approved a shameful plan.\n"
+    verified = load_model(directory)
+    assert np.allclose(
+        ensemble.classify(ensemble.encode(text), [(7, 19)]), verified.classify(verified.encode(text), [(7, 19)])
+    )
+    meta = json.loads((pair / "meta.json").read_text("utf-8"))
+    assert meta["chosen_on"].startswith("the 2 validation articles") and meta["validation"] == {}
+    assert "Validation figures" not in (pair / "MODEL_CARD.md").read_text("utf-8")

@@ -75,6 +75,14 @@ def ensemble(
         typer.Option("--folds", help="A member's work folder with its fold networks (once per member, in order)."),
     ] = None,
     overrides: OverridesOption = None,
+    stand_ins: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--stand-in",
+            help="A folder that reads the validation split in a member's place (once per member, in order); "
+            "choices are then made there.",
+        ),
+    ] = None,
 ) -> None:
     """Combine trained models into one more accurate, slower model (needs the train extra).
 
@@ -84,9 +92,10 @@ def ensemble(
     from propscope.training.config import load_config, with_overrides
 
     settings = with_overrides(load_config(config), overrides or [])
-    named_folds = [word for work in folds or [] for word in ("--folds", work)]
-    command = _command_line("ensemble", *members, "-o", output, "--config", config, *named_folds, overrides=overrides)
+    named = [word for work in folds or [] for word in ("--folds", work)]
+    named += [word for folder in stand_ins or [] for word in ("--stand-in", folder)]
+    command = _command_line("ensemble", *members, "-o", output, "--config", config, *named, overrides=overrides)
     directory = _recipe().build_ensemble(
-        settings, members, output, progress=_progress, fold_works=folds, command=command
+        settings, members, output, progress=_progress, fold_works=folds, command=command, stand_ins=stand_ins
     )
     stderr.print(f"ensemble written to {directory}")

@@ -1,4 +1,5 @@
-"""An ensemble of networks trained with different seeds: span and technique probabilities averaged.
+"""An ensemble of networks trained with different seeds: span and technique probabilities averaged (technique
+probabilities of the members with a verifier only, where there are such).
 
 It behaves like one ``OnnxModel`` (encode, detect, classify), so the pipeline does not know the
 difference. Members share the tokenizer and windows; its folder's ``meta.json`` names them
@@ -65,7 +66,7 @@ class EnsembleModel:
 
     @property
     def multi_label(self) -> bool:
-        return all(m.multi_label for m in self.members)
+        return any(m.multi_label for m in self.members)
 
     def encode(self, text: str) -> EnsembleEncoded:
         members = tuple(m.encode(text) for m in self.members)
@@ -77,7 +78,11 @@ class EnsembleModel:
         return decode_spans(encoded, self.decoding)
 
     def classify(self, encoded: EnsembleEncoded, spans: list[tuple[int, int]]) -> np.ndarray:
-        return np.mean([m.classify(e, spans) for m, e in zip(self.members, encoded.members, strict=True)], axis=0)
+        """The members' technique probabilities averaged; where some members have a verifier, theirs alone
+        (independent probabilities and one softmax do not average into either)."""
+        pairs = list(zip(self.members, encoded.members, strict=True))
+        namers = [(m, e) for m, e in pairs if m.multi_label] or pairs
+        return np.mean([m.classify(e, spans) for m, e in namers], axis=0)
 
 
 def member_digest(directory: Path) -> str:

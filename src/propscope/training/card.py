@@ -22,14 +22,21 @@ Created {meta["created"]} by {_command_text(meta, "propscope ensemble")} over th
 
 {members}
 
-Every member reads the article; span probabilities and technique probabilities are averaged, then
-spans are decoded with {_decoding_text(meta["decoding"])} (chosen on {_held_out_name(meta)}:
-{_chosen_figures(meta)} there). Scores are calibrated with Platt scaling on the same
-articles. {_calibration_text(meta)} It costs one encoder pass per member, so it is slower than one model.
+Every member reads the article; span probabilities are averaged, and technique probabilities too (those
+of the members with a verifier alone, where some have one); then spans are decoded with
+{_decoding_text(meta["decoding"])} (chosen on {_held_out_name(meta)}: {_chosen_figures(meta)} there). Scores
+are calibrated with Platt scaling on the same articles. {_calibration_text(meta)} It costs one encoder pass per
+member, so it is slower than one model.
 
 ## Figures on {_held_out_name(meta)} (where every choice was made)
 {_figures_table({"ensemble": meta["held_out_figures"]})}
+{_ensemble_validation_text(meta)}"""
 
+
+def _ensemble_validation_text(meta: dict[str, Any]) -> str:
+    if not meta.get("validation"):
+        return ""
+    return f"""
 ## Validation figures (fixed validation split, 74 articles, SemEval-2020 Task 11 metrics)
 {_figures_table(meta["validation"])}
 

@@ -392,7 +392,7 @@ def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] =
     and no tagger, which is what a CPU affords where retraining the taggers fold by fold does not.
     """
     base = OnnxModel(tagger)
-    if base.meta.get("config", {}).get("data", {}).get("pool", "train") != "train" or "validation" not in base.meta:
+    if base.meta.get("config", {}).get("data", {}).get("pool", "train") != "train":
         raise InputError(f"{tagger}: the tagger must be trained on the training split alone (data.pool = train)")
     corpus = load_corpus(config)
     split = load_corpus(with_overrides(config, ["data.pool=train"]))
@@ -448,15 +448,24 @@ def build_ensemble(
     progress: Callable[[str], None] = log.info,
     fold_works: list[Path] | None = None,
     command: str = "",
+    stand_ins: list[Path] | None = None,
 ) -> Path:
     """An ensemble folder over trained model folders: decoding and calibration chosen on held-out articles,
     then validated.
 
     With cross-fitting, ``fold_works`` names each member's work folder: for every fold, the members' networks
-    that did not learn from it are averaged the way the ensemble averages its members.
+    that did not learn from it are averaged the way the ensemble averages its members. With ``stand_ins``,
+    one per member, the validation split is where choices are made, read by the stand-ins in the members'
+    place: a member whose verifier learnt from every article stands in by its training-split version.
     """
     corpus = load_corpus(config)
-    if config.data.folds:
+    if stand_ins is not None:
+        if len(stand_ins) != len(members):
+            raise InputError("give one stand-in per member, in the members' order")
+        split = load_corpus(with_overrides(config, ["data.pool=train"]))
+        held_out = encode_all([(EnsembleModel([OnnxModel(m) for m in stand_ins]), split.validation)])
+        corpus = replace(split, validation=[])  # it took part in the choices: no validation figures
+    elif config.data.folds:
         if fold_works is None or len(fold_works) != len(members):
             raise InputError(
                 "a cross-fitted ensemble needs each member's fold networks: one --folds work folder per member "
@@ -481,9 +490,11 @@ def build_ensemble(
         "config": config.to_dict(),
         "held_out_articles": len(held_out),
     }
+    if stand_ins is not None:
+        meta["chosen_on"] = f"the {len(held_out)} validation articles, read by stand-ins that had not seen them"
     meta.update(_choose_reading(held_out, corpus.labels, progress))
     write_meta(output, meta)
-    meta["validation"] = {"ensemble": _validate(output, corpus).as_dict()}
+    meta["validation"] = {"ensemble": _validate(output, corpus).as_dict()} if corpus.validation else {}
     calibrate_and_document(output, held_out, corpus, meta, progress, card=ensemble_card)
     return output
 
