@@ -1,5 +1,6 @@
 """The shipped default model through the public entry points."""
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,8 +11,11 @@ import propscope
 from propscope.corpus import Label
 from propscope.document import Article
 from propscope.errors import InputError
+from propscope.model.calibration import Calibration
+from propscope.model.inference import Decoding, decode_spans
 from propscope.pipeline import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
+from tests.model.test_decoding import TEXT, encoded
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +88,12 @@ def test_classify_template_keeps_order_and_spreads_duplicates(analyzer, sample_t
     assert all(r.technique in TECHNIQUE_NAMES for r in filled)
 
 
-def test_technique_probabilities_are_distributions(analyzer, sample_text):
+def test_technique_probabilities_are_probabilities(analyzer, sample_text):
     probabilities = analyzer.technique_probabilities(sample_text, [(0, 10), (50, 90)])
     assert probabilities.shape == (2, len(TECHNIQUE_NAMES))
-    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    if not analyzer.model.multi_label:  # one softmax; a verifier's are independent, one per technique
+        assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     with pytest.raises(InputError, match="outside the text"):
         analyzer.technique_probabilities(sample_text, [(0, len(sample_text) + 5)])
 
@@ -132,3 +138,31 @@ def test_threads_asking_at_once_load_the_model_once(monkeypatch: pytest.MonkeyPa
 def test_text_that_is_not_valid_unicode_is_an_input_error():
     with pytest.raises(InputError, match="not valid Unicode \\(character 2\\)"):
         propscope.analyze("a \ud800 b")
+
+
+class TwoTechniqueModel:
+    """A stand-in model whose verifier finds two techniques in "reckless" and none elsewhere."""
+
+    name = "stub"
+    multi_label = True
+    techniques = ("Loaded_Language", "Name_Calling,Labeling", "Doubt")
+    decoding = Decoding(threshold=0.5, technique_threshold=0.4)
+    calibration = Calibration()
+
+    def encode(self, text):
+        return encoded([0.9 if word in ("reckless", "plan") else 0.0 for word in re.findall(r"\w+|[^\w\s]", text)])
+
+    def detect(self, encoding):
+        return decode_spans(encoding, self.decoding)
+
+    def classify(self, encoding, spans):
+        rows = {"reckless plan": [0.8, 0.6, 0.1]}
+        return np.array([rows.get(encoding.text[s:e], [0.1, 0.2, 0.3]) for s, e in spans]).reshape(-1, 3)
+
+
+def test_a_passage_gets_every_technique_its_verifier_finds():
+    spans = Analyzer(TwoTechniqueModel()).analyze(TEXT).spans
+    assert [(TEXT[s.start : s.end], s.technique, s.score) for s in spans] == [
+        ("reckless plan", "Loaded_Language", 0.8),
+        ("reckless plan", "Name_Calling,Labeling", 0.6),
+    ]
