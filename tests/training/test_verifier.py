@@ -19,13 +19,20 @@ def label(phrase: str, technique: str) -> Label:
     return Label("1", start, start + len(phrase), technique)
 
 
+NONE = len(TECHNIQUE_NAMES)  # the last target: no technique
+
+
 def test_targets_are_the_share_of_the_span_inside_gold_spans_of_each_technique():
     gold = [label("reckless council", "Loaded_Language"), label("council approved", "Doubt")]
     start = TEXT.index("The reckless")
+    targets = overlap_targets(start, start + len("The reckless"), gold, INDEX)
+    assert np.isclose(targets[INDEX["Loaded_Language"]], len("reckless") / len("The reckless"))
+    assert np.isclose(targets[NONE], len("The ") / len("The reckless")) and np.isclose(targets.sum(), 1.0)
+    # shares over 1 in all (two techniques on the same words) are scaled to a distribution, none left over
     targets = overlap_targets(start, start + len("The reckless council"), gold, INDEX)
-    assert np.isclose(targets[INDEX["Loaded_Language"]], len("reckless council") / len("The reckless council"))
-    assert np.isclose(targets[INDEX["Doubt"]], len("council") / len("The reckless council"))
-    assert targets.sum() == targets[INDEX["Loaded_Language"]] + targets[INDEX["Doubt"]]
+    shares = np.array([len("reckless council"), len("council")]) / len("The reckless council")
+    assert np.allclose(targets[[INDEX["Loaded_Language"], INDEX["Doubt"]]], shares / shares.sum())
+    assert targets[NONE] == 0.0
 
 
 def test_candidates_hold_each_gold_span_once_and_stay_inside_lines():
@@ -42,7 +49,7 @@ def test_candidates_hold_each_gold_span_once_and_stay_inside_lines():
     exact = {(c.start, c.end): c.targets for c in found[: len(distinct)]}
     assert set(exact) == distinct
     both = exact[(gold[1].start, gold[1].end)]
-    assert both[INDEX["Loaded_Language"]] == both[INDEX["Name_Calling,Labeling"]] == 1.0 and both.sum() == 2.0
+    assert both[INDEX["Loaded_Language"]] == both[INDEX["Name_Calling,Labeling"]] == 0.5 and both[NONE] == 0.0
     for c in found:
         assert 0 <= c.start < c.end <= len(TEXT) and "\n" not in TEXT[c.start : c.end]
         assert TEXT[c.start : c.end] == TEXT[c.start : c.end].strip()

@@ -79,7 +79,7 @@ class EnsembleModel:
 
     def classify(self, encoded: EnsembleEncoded, spans: list[tuple[int, int]]) -> np.ndarray:
         """The members' technique probabilities averaged; where some members have a verifier, theirs alone
-        (independent probabilities and one softmax do not average into either)."""
+        (a verifier's leave room for "no technique", the tagger head's do not: they do not average into either)."""
         pairs = list(zip(self.members, encoded.members, strict=True))
         namers = [(m, e) for m, e in pairs if m.multi_label] or pairs
         return np.mean([m.classify(e, spans) for m, e in namers], axis=0)

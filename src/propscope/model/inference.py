@@ -112,7 +112,7 @@ class Decoding:
     min_tokens: int = 1
     peak: float = 0.0
     # a span gets every technique whose probability reaches this, and none where no technique does (the
-    # verifier's probabilities are independent); 0: the single most probable technique (softmax classifiers)
+    # verifier also gives "no technique" its share); 0: the single most probable technique (tagger's head)
     technique_threshold: float = 0.0
 
 
@@ -199,7 +199,7 @@ class OnnxModel:
 
     @property
     def multi_label(self) -> bool:
-        """Whether techniques come as independent probabilities (a verifier) rather than one softmax."""
+        """Whether a verifier names techniques (a span may then get several, or none) rather than the tagger's head."""
         return self.verifier is not None
 
     def encode(self, text: str) -> EncodedText:

@@ -59,7 +59,8 @@ class Verifier:
         self.tokenizer = load_pair_tokenizer(tokenizer_file, max_tokens)
 
     def probabilities(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
-        """Per span, an independent probability for every technique (columns in the model's order)."""
+        """Per span, the probability of every technique (columns in the model's order); what they leave of 1 is
+        the probability of no technique."""
         signals = ArticleSignals(text)
         parts = []
         for first in range(0, len(spans), PAIRS_PER_RUN):

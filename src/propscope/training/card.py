@@ -169,10 +169,10 @@ def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
         return (
             f"A second encoder of the same kind, the verifier (`verifier.onnx`), reads each candidate span and its "
             f"line as a sentence pair ({v['max_tokens']} word pieces) and gives, from its first state and "
-            f"{len(meta['features'])} surface signals ({', '.join(meta['features'])}), an independent probability "
-            f"for each technique. The span receives every technique whose probability reaches {threshold} (chosen "
-            "with the decoding), as separate spans, and none where no technique does. A span's score is that "
-            "probability"
+            f"{len(meta['features'])} surface signals ({', '.join(meta['features'])}), a probability for each "
+            f"technique and for \"no technique\" (one softmax). The span receives every technique whose probability "
+            f"reaches {threshold} (chosen with the decoding), as separate spans, and none where no technique does. "
+            "A span's score is that probability"
         )
     return (
         "A two-layer classifier over the span's mean state, the window's mean state and "
@@ -187,11 +187,17 @@ def _verifier_training_text(meta: dict[str, Any]) -> str:
     v = meta["verifier"]
     return (
         f"The verifier: {v['epochs']} epochs, batch {v['batch_size']} pairs, learning rate {v['learning_rate']}, "
-        f"binary cross-entropy per technique. Its training pairs are the distinct gold spans (their own "
-        f"techniques), {v['jittered']} copy of each with its edges moved by up to three words and {v['random']} "
-        "random stretch of a random line per gold span, whose targets are the share of them lying inside gold "
-        f"spans of each technique. Weights: {meta['config']['export'].get('verifier_precision', 'fp32')}."
+        f"cross-entropy against soft targets. Its training pairs are the distinct gold spans (their own "
+        f"techniques), {v['jittered']} copies of each with its edges moved by up to three words and "
+        f"{v['random']} random stretches of random lines per gold span, whose targets are the share of them lying "
+        "inside gold spans of each technique, the rest going to \"no technique\". Weights: "
+        f"{_verifier_precision(meta)}."
     )
+
+
+def _verifier_precision(meta: dict[str, Any]) -> str:
+    config = meta.get("verifier_config", meta["config"])
+    return str(config["export"].get("verifier_precision", "fp32"))
 
 
 def _fold_text(meta: dict[str, Any]) -> str:

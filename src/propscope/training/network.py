@@ -76,8 +76,8 @@ class ExportedEncoder(nn.Module):
 
 
 class PairClassifier(nn.Module):
-    """The verifier: a (span, line) sentence pair's first state and the span's surface features, one
-    independent logit per technique."""
+    """The verifier: a (span, line) sentence pair's first state and the span's surface features, a logit per
+    technique and, last, one for "no technique"."""
 
     def __init__(self, encoder: nn.Module, n_features: int, n_techniques: int, dropout: float = 0.1) -> None:
         super().__init__()
@@ -98,5 +98,5 @@ class PairClassifier(nn.Module):
         return self.head(self.dropout(torch.cat([hidden[:, 0], features.to(hidden.dtype)], dim=1)))
 
     def forward(self, input_ids, attention_mask, token_type_ids, features) -> torch.Tensor:
-        """What goes into ONNX: probabilities."""
-        return torch.sigmoid(self.logits(input_ids, attention_mask, token_type_ids, features))
+        """What goes into ONNX: the techniques' probabilities (what "no technique" leaves of 1 is dropped)."""
+        return torch.softmax(self.logits(input_ids, attention_mask, token_type_ids, features), dim=1)[:, :-1]
