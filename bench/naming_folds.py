@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from propscope.metrics import technique_classification
+from propscope.model.inference import EncodedText
 from propscope.model.verifier import Verifier
+from propscope.model.windows import WindowTokenizer
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.config import load_config, with_overrides
@@ -35,14 +37,15 @@ class VerifierNaming:
 
     techniques = TECHNIQUE_NAMES
 
-    def __init__(self, verifier: Verifier) -> None:
-        self.verifier = verifier
+    def __init__(self, verifier: Verifier, tokenizer: WindowTokenizer) -> None:
+        self.verifier, self.tokenizer = verifier, tokenizer
 
-    def encode(self, text: str) -> str:
-        return text
+    def encode(self, text: str) -> EncodedText:
+        """The word pieces alone (the analyzer checks that each span holds some); no tagger runs."""
+        return EncodedText(text, self.tokenizer.tokenize(text), [], np.zeros((0, 0, 0)), np.zeros(0))
 
-    def classify(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
-        return self.verifier.probabilities(text, spans)
+    def classify(self, encoded: EncodedText, spans: list[tuple[int, int]]) -> np.ndarray:
+        return self.verifier.probabilities(encoded.text, spans)
 
 
 def main() -> None:
@@ -66,9 +69,10 @@ def main() -> None:
     for name, fold in folds.items():
         directory = verifier_for(config, fold.train, fold.labels, args.work / name, logging.info)
         verifier = Verifier(directory, directory / "tokenizer.json", config.verifier.max_tokens)
+        tokenizer = WindowTokenizer.from_file(str(directory / "tokenizer.json"), config.model.window_tokens, 1)
         articles = {a.id: a for a in fold.dev}
         template = [label for a in fold.dev for label in fold.labels.get(a.id, [])]
-        named = Analyzer(VerifierNaming(verifier)).classify_template(articles, template)  # type: ignore[arg-type]
+        named = Analyzer(VerifierNaming(verifier, tokenizer)).classify_template(articles, template)  # type: ignore[arg-type]
         per_fold[name] = technique_classification(named, template).overall.f1
         predicted += named
         gold += template

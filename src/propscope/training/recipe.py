@@ -408,7 +408,8 @@ def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] =
         "verifier": asdict(config.verifier),
         "verifier_articles": len(corpus.train),
         "verifier_config": config.to_dict(),
-        "tagger": {"created": base.meta.get("created"), "command": base.meta.get("command", "")},
+        # the tagger's own making, also where it comes from a model made this way
+        "tagger": base.meta.get("tagger") or {"created": base.meta.get("created"), "command": base.meta.get("command")},
         "chosen_on": f"the {len(split.validation)} validation articles",
         "held_out_articles": len(split.validation),
     }
