@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests assert what holds, not how fast: a 2-core machine under load must not fail them on time.
+settings.register_profile("propscope", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("propscope")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLE = REPO / "examples" / "sample_article.txt"
