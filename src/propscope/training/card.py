@@ -155,10 +155,16 @@ def _calibration_text(meta: dict[str, Any]) -> str:
     )
     if "auroc" in figures:
         text += (
-            f' The score ranks spans with an area under the ROC curve of {figures["auroc"]:.4f} for "overlaps a gold'
-            f' span of its technique"; the {figures["spans_over_half"]} spans scored over 0.5 were right'
-            f" {100 * figures['precision_over_half']:.0f}% of the time."
+            f" The score ranks spans with an area under the ROC curve of {figures['auroc']:.4f} for \"overlaps a "
+            "gold span of its technique\"; "
         )
+        if figures["spans_over_half"]:
+            text += (
+                f"the {figures['spans_over_half']} spans scored over 0.5 were right "
+                f"{100 * figures['precision_over_half']:.0f}% of the time."
+            )
+        else:
+            text += "no span scored over 0.5: none is more likely right than wrong."
     return text
 
 
@@ -188,11 +194,17 @@ def _verifier_training_text(meta: dict[str, Any]) -> str:
     return (
         f"The verifier: {v['epochs']} epochs, batch {v['batch_size']} pairs, learning rate {v['learning_rate']}, "
         f"cross-entropy against soft targets. Its training pairs are the distinct gold spans (their own "
-        f"techniques), {v['jittered']} copies of each with its edges moved by up to three words and "
-        f"{v['random']} random stretches of random lines per gold span, whose targets are the share of them lying "
-        "inside gold spans of each technique, the rest going to \"no technique\". Weights: "
+        f"techniques){_jitter_text(v)} and {v['random']} random stretch(es) of random lines per gold span, whose "
+        "targets are the share of them lying inside gold spans of each technique, the rest going to \"no "
+        "technique\". Weights: "
         f"{_verifier_precision(meta)}."
     )
+
+
+def _jitter_text(verifier: dict[str, Any]) -> str:
+    if not verifier.get("jittered"):
+        return ""
+    return f", {verifier['jittered']} copies of each with its edges moved by up to three words"
 
 
 def _verifier_precision(meta: dict[str, Any]) -> str:
@@ -209,6 +221,12 @@ def _fold_text(meta: dict[str, Any]) -> str:
         f = folds[task]
         rows.append(f"| {name} | {f['mean']:.4f} | {f['std']:.4f} | {' / '.join(f'{v:.4f}' for v in f['folds'])} |")
     return "Fold by fold (the spread that a change must beat):\n\n" + "\n".join(rows)
+
+
+def _compared_text(meta: dict[str, Any]) -> str:
+    if "chosen_on" in meta:
+        return "These figures are where the choices were made: they flatter the model (see bench/RESULTS.md)."
+    return "Configurations are compared by these figures, never by validation ones."
 
 
 def _data_text(meta: dict[str, Any], d: dict[str, Any]) -> str:
@@ -294,7 +312,7 @@ encoder's attention; {t.get("compute_dtype", "fp32")} matrix products; device {t
 
 {_fold_text(meta)}
 
-Configurations are compared by these figures, never by validation ones.
+{_compared_text(meta)}
 
 {_validation_text(meta)}
 ## Limits

@@ -250,6 +250,37 @@ def training_device(config: Config):
     return torch.device(name)
 
 
+def linear_warmup(optimizer, total: int, warmup_ratio: float):
+    """A learning rate rising linearly over the first ``warmup_ratio`` of ``total`` steps, then falling to 0."""
+    import torch
+
+    warmup = max(1, int(total * warmup_ratio))
+
+    def schedule(step: int) -> float:
+        return step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def take_step(model, optimizer, scheduler, loss) -> None:
+    """One optimisation step, gradients clipped to norm 1."""
+    import torch
+
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+
+
+def step_report(where: str, step: int, total: int, loss: float, started: float) -> str:
+    elapsed = time.monotonic() - started
+    return (
+        f"{where} step {step}/{total} loss {loss:.4f} "
+        f"elapsed {elapsed / 60:.1f} min, left {elapsed / step * (total - step) / 60:.1f} min"
+    )
+
+
 def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None] = log.info):
     """Fine-tune and return the torch ``JointModel`` (in eval mode, on the CPU)."""
     import torch
@@ -285,12 +316,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
     )
     steps_per_epoch = math.ceil(len(examples) / t.batch_size) + math.ceil(len(memes) / t.batch_size)
     total = steps_per_epoch * t.epochs
-    warmup = max(1, int(total * t.warmup_ratio))
-
-    def schedule(step: int) -> float:
-        return step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    scheduler = linear_warmup(optimizer, total, t.warmup_ratio)
     power = TAG_WEIGHTING_POWERS[t.tag_weighting]
     span_scale = span_token_scale(examples, power)
     weights = class_weights(examples + memes, t.class_weighting)
@@ -312,18 +338,10 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
                 if len(b.span_labels):
                     logits = model.classify(hidden, b.mask, b.rows, b.span_tokens, b.features)
                     loss = loss + span_loss(logits.float(), b.span_labels)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
+            take_step(model, optimizer, scheduler, loss)
             step += 1
             epoch_loss += loss.item()
             if step % 20 == 0 or step == total:
-                elapsed = time.monotonic() - started
-                progress(
-                    f"epoch {epoch}/{t.epochs} step {step}/{total} loss {epoch_loss / (index + 1):.4f} "
-                    f"elapsed {elapsed / 60:.1f} min, left {elapsed / step * (total - step) / 60:.1f} min"
-                )
+                progress(step_report(f"epoch {epoch}/{t.epochs}", step, total, epoch_loss / (index + 1), started))
     model.eval()
     return model.cpu()

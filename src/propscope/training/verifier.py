@@ -107,7 +107,7 @@ def train_verifier(
     import torch
     from transformers import AutoModel
 
-    from propscope.training.loop import seed_everything, training_device
+    from propscope.training.loop import linear_warmup, seed_everything, step_report, take_step, training_device
     from propscope.training.network import PairClassifier
 
     v, t = config.verifier, config.training
@@ -121,10 +121,7 @@ def train_verifier(
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=v.learning_rate, weight_decay=t.weight_decay)
     total = math.ceil(len(examples) / v.batch_size) * v.epochs
-    warmup = max(1, int(total * t.warmup_ratio))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
-    )
+    scheduler = linear_warmup(optimizer, total, t.warmup_ratio)
     progress(f"verifier: {len(articles)} articles, {len(examples)} candidates, {total} steps on {device}")
     started, step = time.monotonic(), 0
     for epoch in range(1, v.epochs + 1):
@@ -139,18 +136,10 @@ def train_verifier(
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
                 logits = model.logits(*inputs)
             loss = -(targets * torch.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
+            take_step(model, optimizer, scheduler, loss)
             step += 1
             if step % 50 == 0 or step == total:
-                elapsed = time.monotonic() - started
-                progress(
-                    f"verifier epoch {epoch}/{v.epochs} step {step}/{total} loss {loss.item():.4f} "
-                    f"elapsed {elapsed / 60:.1f} min, left {elapsed / step * (total - step) / 60:.1f} min"
-                )
+                progress(step_report(f"verifier epoch {epoch}/{v.epochs}", step, total, loss.item(), started))
     model.eval()
     return model.cpu()
 
