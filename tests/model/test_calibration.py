@@ -54,3 +54,13 @@ def test_auroc_is_the_share_of_correct_wrong_pairs_ranked_right(rows):
     pairs = [(p, n) for p in scores[correct] for n in scores[~correct]]
     expected = np.mean([1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs]) if pairs else 0.5
     assert auroc(scores, correct) == pytest.approx(expected)
+
+
+def test_platt_scaling_does_not_run_off_where_newton_overshoots():
+    # scores piled up near 1 with few of them right: a full Newton step from slope 1 overshoots
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([np.full(300, 0.999), rng.uniform(0.25, 0.6, 700)])
+    correct = np.concatenate([rng.random(300) < 0.3, rng.random(700) < 0.25])
+    calibration = fit_platt(scores, correct)
+    assert abs(calibration.slope) < 10 and abs(calibration.intercept) < 10
+    assert expected_calibration_error(calibration.apply(scores), correct) < 0.05

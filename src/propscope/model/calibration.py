@@ -41,18 +41,27 @@ def span_outcomes(article_id: str, spans: Iterable[Span], gold: Iterable[Label])
 
 
 def fit_platt(scores: np.ndarray, correct: np.ndarray, iterations: int = 100) -> Calibration:
-    """Logistic regression of correctness on the score's logit, by Newton's method (slightly ridged)."""
+    """Logistic regression of correctness on the score's logit, by Newton's method (slightly ridged), each
+    step halved until the loss falls: a plain Newton step can overshoot and run off to huge slopes."""
     clipped = np.clip(scores, EPSILON, 1 - EPSILON)
     x = np.stack([np.log(clipped / (1 - clipped)), np.ones_like(clipped)], axis=1)
     y = correct.astype(np.float64)
+
+    def loss(w: np.ndarray) -> float:
+        z = x @ w
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5e-3 * w @ w)
+
     w = np.array([1.0, 0.0])
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-x @ w))
         gradient = x.T @ (p - y) + 1e-3 * w
         hessian = (x * (p * (1 - p))[:, None]).T @ x + 1e-3 * np.eye(2)
         step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.abs(step).max() < 1e-8:
+        size, before = 1.0, loss(w)
+        while loss(w - size * step) > before and size > 1e-6:
+            size /= 2
+        w = w - size * step
+        if np.abs(size * step).max() < 1e-8:
             break
     return Calibration(slope=float(w[0]), intercept=float(w[1]))
 
