@@ -17,7 +17,7 @@ from propscope.model.features import ArticleSignals, line_bounds
 
 VERIFIER_FILE = "verifier.onnx"
 CONTEXT_CHARS = 400  # of the line on either side of the span: the tokenizer truncates further
-PAIRS_PER_RUN = 32
+PAIRS_PER_RUN = 8  # pairs sorted by length, so each run pads little
 
 
 def pair_text(text: str, start: int, end: int) -> tuple[str, str]:
@@ -62,11 +62,17 @@ class Verifier:
         """Per span, the probability of every technique (columns in the model's order); what they leave of 1 is
         the probability of no technique."""
         signals = ArticleSignals(text)
-        parts = []
-        for first in range(0, len(spans), PAIRS_PER_RUN):
-            run = spans[first : first + PAIRS_PER_RUN]
-            ids, mask, types = encode_pairs(self.tokenizer, [pair_text(text, s, e) for s, e in run])
-            features = np.stack([signals.features(s, e) for s, e in run])
+        pairs = [pair_text(text, s, e) for s, e in spans]
+        # pairs of like length run together, so that few positions are padding
+        order = sorted(range(len(spans)), key=lambda k: len(pairs[k][0]) + len(pairs[k][1]))
+        rows = np.zeros((len(spans), 0), dtype=np.float32)
+        for first in range(0, len(order), PAIRS_PER_RUN):
+            run = order[first : first + PAIRS_PER_RUN]
+            ids, mask, types = encode_pairs(self.tokenizer, [pairs[k] for k in run])
+            features = np.stack([signals.features(*spans[k]) for k in run])
             inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "features": features}
-            parts.append(self.session.run(None, inputs)[0])
-        return np.concatenate(parts).astype(np.float32)
+            probabilities = self.session.run(None, inputs)[0]
+            if not rows.shape[1]:
+                rows = np.zeros((len(spans), probabilities.shape[1]), dtype=np.float32)
+            rows[run] = probabilities
+        return rows
