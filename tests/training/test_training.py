@@ -10,6 +10,9 @@ import pytest
 
 pytest.importorskip("torch", reason="training needs the train extra: pip install '.[train]'")
 
+from propscope.corpus.folder import write_corpus_folder  # noqa: E402
+from propscope.corpus.labels import Label  # noqa: E402
+from propscope.document import Article  # noqa: E402
 from propscope.errors import InputError, ModelError  # noqa: E402
 from propscope.model.ensemble import EnsembleModel, load_model  # noqa: E402
 from propscope.pipeline.analyzer import Analyzer  # noqa: E402
@@ -320,3 +323,17 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     meta = json.loads((pair / "meta.json").read_text("utf-8"))
     assert meta["chosen_on"].startswith("the 2 validation articles") and meta["validation"] == {}
     assert "Validation figures" not in (pair / "MODEL_CARD.md").read_text("utf-8")
+
+
+def test_imported_corpus_folders_join_the_training_articles(tiny_corpus: Path, tmp_path: Path):
+    folder = tmp_path / "corrections"
+    text = "Corrected\n\nThe greedy developers won again.\n"
+    start = text.index("greedy developers")
+    write_corpus_folder(folder, [Article("900", text)], [Label("900", start, start + 17, "Name_Calling,Labeling")])
+    config = tiny_config(tiny_corpus, tmp_path / "model")
+    corpus = load_corpus(replace(config, data=replace(config.data, extra_folders=[str(folder)])))
+    assert "900" in {a.id for a in corpus.train}
+    assert [label.technique for label in corpus.labels["900"]] == ["Name_Calling,Labeling"]
+    write_corpus_folder(folder, [Article("1", text)], [])
+    with pytest.raises(InputError, match="already in the training data"):
+        load_corpus(replace(config, data=replace(config.data, extra_folders=[str(folder)])))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ class DataConfig:
     # held-out figures and the validation split is not used. "train": the training split only, the
     # validation split measured (figures comparable with earlier models).
     pool: str = "train"
+    # corpus folders as `propscope import` writes them (annotators' corrections): their articles also train
+    extra_folders: list[str] = field(default_factory=list)
     memes_dir: str = ""  # SemEval-2021 Task 6 folder: its spans also train the technique classifier ("" for none)
 
 

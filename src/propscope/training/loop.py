@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from propscope.corpus import group_by_article, load_articles, read_ids, read_labels
+from propscope.corpus import group_by_article, load_articles, read_corpus_folder, read_ids, read_labels
 from propscope.corpus.labels import Label
 from propscope.corpus.memes import read_memes
 from propscope.document import Article
@@ -78,6 +78,13 @@ def load_corpus(config: Config) -> Corpus:
     articles = load_articles(root / "train-articles")
     labels = group_by_article(read_labels(root / "train-task-flc-tc.labels"))
     train = [a for a in articles if a.id in set(train_ids) - dev_ids]
+    for folder in config.data.extra_folders:
+        extra, extra_labels = read_corpus_folder(Path(folder))
+        clash = sorted({a.id for a in extra} & ({a.id for a in articles} | {a.id for a in train}))
+        if clash:
+            raise InputError(f"{folder}: article id(s) {', '.join(clash[:5])} already in the training data")
+        train += extra
+        labels.update(group_by_article(extra_labels))
     if config.training.max_articles:
         train = train[: config.training.max_articles]
     memes: list[Article] = []
