@@ -48,7 +48,8 @@ def test_classify_spans(client, sample_text):
     span = response.json()["spans"][0]
     assert span["text"] == "greedy developers"
     assert span["technique"] in TECHNIQUE_NAMES
-    assert sum(span["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    probabilities = span["probabilities"].values()
+    assert all(0 <= p <= 1 for p in probabilities) and sum(probabilities) <= 1 + 1e-3  # the rest: no technique
 
 
 @pytest.mark.parametrize(
