@@ -371,9 +371,9 @@ def _choose_precision(
         progress(f"int8 F1 drop {drop:.4f}: shipping {precision}")
     else:
         evaluations = {}
-    if precision == "int8":
-        quantize_model(fp32, int8)
-    else:
+        if precision == "int8":
+            quantize_model(fp32, int8)
+    if precision == "fp16-weights":
         store_weights_as_fp16(fp32, work / precision)
     if corpus.validation and precision not in evaluations:
         evaluations[precision] = _validate(work / precision, corpus)

@@ -11,6 +11,7 @@ validation split, bench/RESULTS.md): the softmax makes the techniques compete, a
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -149,8 +150,6 @@ def verifier_for(
 ) -> Path:
     """``directory`` holding a verifier trained on ``articles``: reused where one of the same settings and
     articles is there (a stamp, written last, says which), else trained and exported."""
-    import json
-
     from propscope.training.loop import encoder_directory
 
     identity = {"verifier": asdict(config.verifier), "seed": config.training.seed}
