@@ -255,6 +255,13 @@ def test_error_messages_quote_names_without_markup_or_control_sequences(tmp_path
     assert result.exit_code == 1 and "[/] ␛]0;x␇.txt: no such file" in result.output
 
 
+@pytest.mark.parametrize("command", [["analyze"], ["export", "-o", "tasks.json"]])
+@pytest.mark.parametrize("name", ["\x00", "a\x00b.txt", "runs/a\x00.jsonl"])
+def test_a_file_name_with_a_nul_character_is_an_error(tmp_path: Path, command: list[str], name: str):
+    result = run(*command[:1], name, *command[1:2], *[tmp_path / c for c in command[2:]])
+    assert result.exit_code == 1 and "not a file name (it holds a NUL character)" in result.output
+
+
 def test_evaluate_reads_label_files_saved_with_a_byte_order_mark(tmp_path: Path):
     gold, pred = tmp_path / "gold.labels", tmp_path / "pred.labels"
     gold.write_text("1\tDoubt\t0\t10\n2\tSlogans\t20\t30\n", encoding="utf-8-sig")

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 import propscope
-from propscope.cli.app import ModelOption, OutputOption, app, output_stream, reports_errors
+from propscope.cli.app import ModelOption, OutputOption, app, output_stream, path_argument, reports_errors
 from propscope.corpus import load_articles, read_article, read_labels, write_labels
 from propscope.corpus.articles import decode_text, has_substance, title_of
 from propscope.document import Article
@@ -32,7 +32,7 @@ def read_inputs(paths: list[str]) -> list[Article]:
             text = decode_text(sys.stdin.buffer.read(), "<stdin>")
             found = [Article(id="stdin", text=text, title=title_of(text))]
         else:
-            path = Path(raw)
+            path = path_argument(raw)
             found = load_articles(path) if path.is_dir() else [read_article(path)]
         for article in found:
             if not has_substance(article.text):

@@ -53,6 +53,13 @@ def _print_error(message: str) -> None:
     stderr.print(Text.assemble(("error: ", "bold red"), terminal_safe(message)), soft_wrap=True)
 
 
+def path_argument(raw: str) -> Path:
+    """A path given as plain text (where ``-`` may mean standard input): Typer does not check these."""
+    if "\x00" in raw:
+        raise InputError(f"{raw!r}: not a file name (it holds a NUL character)")
+    return Path(raw)
+
+
 def check_output_path(path: Path) -> None:
     """Fail before any work if ``path`` cannot be an output file."""
     if path.is_dir():

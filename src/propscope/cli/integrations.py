@@ -10,7 +10,7 @@ import typer
 
 import propscope
 from propscope.cli.analysis import read_inputs
-from propscope.cli.app import ModelOption, app, output_stream, reports_errors, stderr
+from propscope.cli.app import ModelOption, app, output_stream, path_argument, reports_errors, stderr
 from propscope.corpus.folder import LABELS_FILE, write_corpus_folder
 from propscope.errors import InputError
 from propscope.integrations import labelstudio
@@ -48,7 +48,7 @@ def export_command(
 ) -> None:
     """Write analyses as Label Studio tasks, PropScope's spans as pre-annotations to correct."""
     analyzed = [p for p in paths if p.endswith(".jsonl")]
-    tasks = [task for p in analyzed for task in _batch_tasks(Path(p), min_score)]
+    tasks = [task for p in analyzed for task in _batch_tasks(path_argument(p), min_score)]
     articles = read_inputs([p for p in paths if not p.endswith(".jsonl")]) if len(analyzed) < len(paths) else []
     if articles:
         analyzer = propscope.load_analyzer(model)

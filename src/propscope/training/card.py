@@ -155,8 +155,8 @@ def _calibration_text(meta: dict[str, Any]) -> str:
     )
     if "auroc" in figures:
         text += (
-            f" The score ranks spans with an area under the ROC curve of {figures['auroc']:.4f} for \"overlaps a "
-            "gold span of its technique\"; "
+            f' The score ranks spans with an area under the ROC curve of {figures["auroc"]:.4f} for "overlaps a '
+            'gold span of its technique"; '
         )
         if figures["spans_over_half"]:
             text += (
@@ -176,7 +176,7 @@ def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
             f"A second encoder of the same kind, the verifier (`verifier.onnx`), reads each candidate span and its "
             f"line as a sentence pair ({v['max_tokens']} word pieces) and gives, from its first state and "
             f"{len(meta['features'])} surface signals ({', '.join(meta['features'])}), a probability for each "
-            f"technique and for \"no technique\" (one softmax). The span receives every technique whose probability "
+            f'technique and for "no technique" (one softmax). The span receives every technique whose probability '
             f"reaches {threshold} (chosen with the decoding), as separate spans, and none where no technique does. "
             "A span's score is that probability"
         )
@@ -195,8 +195,8 @@ def _verifier_training_text(meta: dict[str, Any]) -> str:
         f"The verifier: {v['epochs']} epochs, batch {v['batch_size']} pairs, learning rate {v['learning_rate']}, "
         f"cross-entropy against soft targets. Its training pairs are the distinct gold spans (their own "
         f"techniques){_jitter_text(v)} and {v['random']} random stretch(es) of random lines per gold span, whose "
-        "targets are the share of them lying inside gold spans of each technique, the rest going to \"no "
-        "technique\". Weights: "
+        'targets are the share of them lying inside gold spans of each technique, the rest going to "no '
+        'technique". Weights: '
         f"{_verifier_precision(meta)}."
     )
 
