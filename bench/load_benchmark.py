@@ -134,8 +134,10 @@ def main() -> None:
             f"| {clients} | {len(lat) / wall:.2f} | {p50:.3f} s | {p95:.3f} s | {p50 / single:.2f}x | "
             f"{tally.server_errors} | {tally.busy} | {tally.other} | {memory:.0f} MB |"
         )
-    print(f"\nServer memory: {before:.0f} MB after one warm-up request, {after:.0f} MB after "
-          f"{args.idle:g} s idle following the load ({after - before:+.0f} MB).")
+    print(
+        f"\nServer memory: {before:.0f} MB after one warm-up request, {after:.0f} MB after "
+        f"{args.idle:g} s idle following the load ({after - before:+.0f} MB)."
+    )
 
 
 if __name__ == "__main__":

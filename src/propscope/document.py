@@ -30,12 +30,43 @@ class Article:
     title: str = ""
 
 
+@dataclass(frozen=True)
+class Cue:
+    """A stretch of the article that bears on a span, and how much (1.0 where it simply occurs)."""
+
+    start: int
+    end: int
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a span was marked, read from the model and the article (``propscope.pipeline.evidence``)."""
+
+    words: tuple[Cue, ...] = ()  # the words inside where the tagger was surest, surest first
+    repeats: tuple[Cue, ...] = ()  # where else the passage (or its longest recurring run of words) occurs
+    signals: tuple[str, ...] = ()  # surface signals seen: "in quotes", "exclamation", "in the title", ...
+    techniques: tuple[tuple[str, float], ...] = ()  # the techniques weighed, most probable first
+
+    def to_dict(self, text: str) -> dict[str, Any]:
+        def cues(found: tuple[Cue, ...]) -> list[dict[str, Any]]:
+            return [{"start": c.start, "end": c.end, "text": text[c.start : c.end], "weight": c.weight} for c in found]
+
+        return {
+            "words": cues(self.words),
+            "repeats": cues(self.repeats),
+            "signals": list(self.signals),
+            "techniques": [{"technique": name, "probability": p} for name, p in self.techniques],
+        }
+
+
 @dataclass(frozen=True, order=True)
 class Span:
     start: int
     end: int
     technique: str
     score: float = 1.0
+    evidence: Evidence | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.start < self.end:
@@ -114,7 +145,17 @@ class Analysis:
         return {
             "article": asdict(self.article),
             "model": self.model,
-            "spans": [asdict(s) | {"text": s.text_in(text)} for s in self.spans],
+            "spans": [
+                {
+                    "start": s.start,
+                    "end": s.end,
+                    "technique": s.technique,
+                    "score": s.score,
+                    "text": s.text_in(text),
+                    "evidence": s.evidence.to_dict(text) if s.evidence else None,
+                }
+                for s in self.spans
+            ],
             "sentences": [{"start": s.start, "end": s.end, "techniques": list(s.techniques)} for s in self.sentences],
             "summary": {
                 "sentences": summary.sentences,

@@ -30,6 +30,19 @@ def _pyarrow() -> Any:
     return pa, pq
 
 
+def _evidence_type(pa: Any) -> Any:
+    """``Evidence.to_dict`` as Arrow types."""
+    cue = pa.struct([("start", pa.int32()), ("end", pa.int32()), ("text", pa.string()), ("weight", pa.float32())])
+    return pa.struct(
+        [
+            ("words", pa.list_(cue)),
+            ("repeats", pa.list_(cue)),
+            ("signals", pa.list_(pa.string())),
+            ("techniques", pa.list_(pa.struct([("technique", pa.string()), ("probability", pa.float32())]))),
+        ]
+    )
+
+
 def schema() -> Any:
     pa, _ = _pyarrow()
     return pa.schema(
@@ -48,6 +61,7 @@ def schema() -> Any:
                             ("technique", pa.string()),
                             ("score", pa.float32()),
                             ("text", pa.string()),
+                            ("evidence", _evidence_type(pa)),
                         ]
                     )
                 ),

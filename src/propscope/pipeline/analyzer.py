@@ -14,6 +14,7 @@ from propscope.document import Analysis, Article, Span
 from propscope.errors import InputError, ModelError
 from propscope.model.ensemble import EnsembleModel, Model, load_model
 from propscope.model.inference import EncodedText, name_spans
+from propscope.pipeline.evidence import EvidenceFinder
 from propscope.pipeline.sentences import split_sentences
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
@@ -71,8 +72,13 @@ class Analyzer:
         named = name_spans(detected, probabilities, self.model.decoding.technique_threshold)
         scores = self.model.calibration.apply(np.array([raw for _, _, raw in named]))
         techniques = self.model.techniques
+        finder = EvidenceFinder(encoded.text, encoded.tokens, encoded.span_probability, techniques)
+        evidence = {
+            (d.start, d.end): finder.evidence(d.start, d.end, row)
+            for d, row in zip(detected, probabilities, strict=True)
+        }
         return [
-            Span(d.start, d.end, techniques[k], max(round(float(score), 4), 0.0001))
+            Span(d.start, d.end, techniques[k], max(round(float(score), 4), 0.0001), evidence[(d.start, d.end)])
             for (d, k, _), score in zip(named, scores, strict=True)
         ]
 

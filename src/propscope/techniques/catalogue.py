@@ -16,7 +16,8 @@ class Technique:
     display_name: str
     definition: str
     example: str
-    colour: str
+    colour: str  # an xterm-256 colour, so terminals show the 14 apart; light enough under black text
+    tag: str  # two letters that name the technique where colour cannot (16 colours, none, print)
 
 
 TECHNIQUES: tuple[Technique, ...] = (
@@ -25,14 +26,16 @@ TECHNIQUES: tuple[Technique, ...] = (
         "Appeal to authority",
         "Claims something is true because an expert, official or famous person said so, offered in place of evidence.",
         "Every leading scientist on the panel agrees, so the matter is settled.",
-        "#4e79a7",
+        "#00afff",
+        "AA",
     ),
     Technique(
         "Appeal_to_fear-prejudice",
         "Appeal to fear or prejudice",
         "Builds support by stirring up anxiety or panic about an alternative, or by playing on existing prejudice.",
         "If the bill fails, our towns will be overrun and no family will be safe.",
-        "#e15759",
+        "#ff8787",
+        "AF",
     ),
     Technique(
         "Bandwagon,Reductio_ad_hitlerum",
@@ -40,77 +43,88 @@ TECHNIQUES: tuple[Technique, ...] = (
         "Urges joining a view because everybody already holds it, or rejects a view because a "
         "despised group is said to hold it.",
         "Millions have already switched; only the stubborn few are still holding out.",
-        "#76b7b2",
+        "#af87d7",
+        "BW",
     ),
     Technique(
         "Black-and-White_Fallacy",
         "Black-and-white fallacy",
         "Presents two options as the only possible ones when more exist.",
         "Either you back the mayor's plan or you want the harbour to rot.",
-        "#59a14f",
+        "#afafaf",
+        "BF",
     ),
     Technique(
         "Causal_Oversimplification",
         "Causal oversimplification",
         "Pins a complex outcome on one single cause.",
         "Prices went up for one reason only: the new council.",
-        "#edc948",
+        "#00afaf",
+        "CO",
     ),
     Technique(
         "Doubt",
         "Doubt",
         "Questions the credibility of someone or something to undermine it, without showing why.",
         "Can we really believe a minister who has never held a real job?",
-        "#b07aa1",
+        "#ffd7ff",
+        "DO",
     ),
     Technique(
         "Exaggeration,Minimisation",
         "Exaggeration or minimisation",
         "Makes something look far larger, better or worse than it is, or plays it down.",
         "The tiny protest was the biggest uprising this country has ever seen.",
-        "#ff9da7",
+        "#d7d75f",
+        "EM",
     ),
     Technique(
         "Flag-Waving",
         "Flag-waving",
         "Justifies an idea by appealing to national, group or patriotic feeling.",
         "Any true patriot knows this tax is an insult to our great nation.",
-        "#9c755f",
+        "#5faf5f",
+        "FW",
     ),
     Technique(
         "Loaded_Language",
         "Loaded language",
         "Uses words with strong emotional charge to sway the reader rather than inform.",
         "The reckless, shameful decision shocked decent residents.",
-        "#f28e2b",
+        "#ffaf5f",
+        "LL",
     ),
     Technique(
         "Name_Calling,Labeling",
         "Name calling or labelling",
         "Attaches an insulting or flattering label to a person or group instead of engaging with them.",
         "The so-called experts at the ministry of nonsense have spoken again.",
-        "#d37295",
+        "#ff87d7",
+        "NC",
     ),
     Technique(
         "Repetition",
         "Repetition",
         "Repeats the same message or phrase over and over so that it sticks.",
         "Jobs first. Our answer is jobs first. Whatever the question, jobs first.",
-        "#a0cbe8",
+        "#00ffff",
+        "RE",
     ),
     Technique(
         "Slogans",
         "Slogans",
         "A short, striking phrase built to be remembered, often a call to action.",
         "Clean streets, safe streets!",
-        "#8cd17d",
+        "#87ffaf",
+        "SL",
     ),
     Technique(
         "Thought-terminating_Cliches",
         "Thought-terminating cliché",
         "A stock phrase that cuts off critical thinking and debate.",
         "It is what it is, and that is the end of it.",
-        "#b6992d",
+        "#afd7af",
+        "TC",
     ),
     Technique(
         "Whataboutism,Straw_Men,Red_Herring",
@@ -118,7 +132,8 @@ TECHNIQUES: tuple[Technique, ...] = (
         "Deflects by accusing the critic of hypocrisy, distorts an opponent's position to attack "
         "it, or drags in an irrelevant topic.",
         "Why complain about the budget when the last government lost far more?",
-        "#86bcb6",
+        "#ffd7af",
+        "WH",
     ),
 )
 
