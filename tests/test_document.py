@@ -47,3 +47,11 @@ def test_filtering_by_score_keeps_sentence_flags_consistent():
     assert [s.techniques for s in strict.sentences] == [(), ("Doubt",)]
     assert strict.summary.flagged_sentences == 1
     assert len(analysis.spans) == 2  # the original is untouched
+
+
+@pytest.mark.parametrize(("score", "band"), [(0.81, "likely"), (0.5, "likely"), (0.32, "possible"), (0.12, "unsure")])
+def test_every_span_says_how_sure_it_is(score: float, band: str):
+    span = Span(0, 4, "Doubt", score)
+    assert span.confidence == band
+    analysis = Analysis.build(Article("1", "Text here."), [span], [(0, 10)])
+    assert analysis.to_dict()["spans"][0]["confidence"] == band

@@ -60,6 +60,16 @@ class Evidence:
         }
 
 
+# A span's score is meant as the probability that it is right (calibrated out of fold); every output shows
+# which of these bands it falls in, so that a 0.12 span never looks like a 0.81 one.
+CONFIDENCE_BANDS: tuple[tuple[float, str], ...] = ((0.5, "likely"), (0.25, "possible"), (0.0, "unsure"))
+
+
+def confidence(score: float) -> str:
+    """The band of ``score``: "likely" (0.5 or more), "possible" (0.25 or more) or "unsure"."""
+    return next(name for floor, name in CONFIDENCE_BANDS if score >= floor)
+
+
 @dataclass(frozen=True, order=True)
 class Span:
     start: int
@@ -71,6 +81,10 @@ class Span:
     def __post_init__(self) -> None:
         if not 0 <= self.start < self.end:
             raise ValueError(f"a span needs 0 <= start < end, got {self.start}..{self.end}")
+
+    @property
+    def confidence(self) -> str:
+        return confidence(self.score)
 
     def text_in(self, text: str) -> str:
         return text[self.start : self.end]
@@ -151,6 +165,7 @@ class Analysis:
                     "end": s.end,
                     "technique": s.technique,
                     "score": s.score,
+                    "confidence": s.confidence,
                     "text": s.text_in(text),
                     "evidence": s.evidence.to_dict(text) if s.evidence else None,
                 }

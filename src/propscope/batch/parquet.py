@@ -60,6 +60,7 @@ def schema() -> Any:
                             ("end", pa.int32()),
                             ("technique", pa.string()),
                             ("score", pa.float32()),
+                            ("confidence", pa.string()),
                             ("text", pa.string()),
                             ("evidence", _evidence_type(pa)),
                         ]
