@@ -10,11 +10,11 @@ from propscope.model.windows import Tokens
 TEXT = "We saw a truly shameful and reckless plan, said critics today."
 
 
-def encoded(probabilities: list[float]) -> EncodedText:
-    words = [(m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", TEXT)]
+def encoded(probabilities: list[float], text: str = TEXT) -> EncodedText:
+    words = [(m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", text)]
     assert len(words) == len(probabilities)
     tokens = Tokens(ids=np.zeros(len(words), dtype=np.int64), offsets=np.array(words, dtype=np.int64))
-    return EncodedText(TEXT, tokens, [], np.zeros((0, 0, 0)), np.array(probabilities, dtype=np.float32))
+    return EncodedText(text, tokens, [], np.zeros((0, 0, 0)), np.array(probabilities, dtype=np.float32))
 
 
 #            We   saw  a    truly shameful and  reckless plan ,    said critics today .
@@ -74,3 +74,36 @@ def test_a_threshold_gives_a_span_every_technique_that_reaches_it_and_drops_span
     named = name_spans([first, second], probabilities, 0.0)
     assert [(span, k) for span, k, _ in named] == [(first, 0), (second, 1)]
     assert np.allclose([raw for _, _, raw in named], [0.8 * 0.7, 0.6 * 0.3])
+
+
+LINES = "Fear works.\nThe council will ruin us all.\nA calm day."
+#        Fear works .    The  council will ruin us   all  .    A    calm day  .
+AT_BREAK = [0.8, 0.7, 0.6, 0.6, 0.7, 0.8, 0.8, 0.7, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def line_texts(probabilities: list[float], decoding: Decoding) -> list[str]:
+    return [LINES[s.start : s.end] for s in decode_spans(encoded(probabilities, LINES), decoding)]
+
+
+def test_a_span_ends_at_a_line_break_and_leaves_no_stray_word_behind():
+    assert line_texts(AT_BREAK, Decoding(threshold=0.5)) == ["Fear works.", "The council will ruin us all"]
+    stray = [0.8, 0.7, 0.6, 0.6, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]  # "works.\nThe"
+    assert line_texts(stray, Decoding(threshold=0.5)) == ["Fear works."]
+
+
+def test_a_span_crosses_a_line_break_where_the_model_is_confident_it_goes_on():
+    sure = [0.8, 0.9, 0.95, 0.95, 0.9, 0.8, 0.8, 0.7, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert line_texts(sure, Decoding(threshold=0.5)) == ["Fear works.\nThe council will ruin us all"]
+    assert len(line_texts(sure, Decoding(threshold=0.5, line_break=0.99))) == 2
+
+
+QUOTED = 'They chanted "Clean streets, safe streets" all day.'
+#           They chanted "   Clean streets ,   safe streets "   all  day  .
+CUT_SHORT = [0.0, 0.1, 0.2, 0.9, 0.8, 0.6, 0.6, 0.3, 0.2, 0.0, 0.0, 0.0]
+
+
+def test_a_quoted_slogan_is_never_cut_before_its_last_word():
+    spans = decode_spans(encoded(CUT_SHORT, QUOTED), Decoding(threshold=0.5))
+    assert [QUOTED[s.start : s.end] for s in spans] == ["Clean streets, safe streets"]
+    far = decode_spans(encoded(CUT_SHORT, QUOTED), Decoding(threshold=0.5, quote_words=0))
+    assert [QUOTED[s.start : s.end] for s in far] == ["Clean streets, safe"]

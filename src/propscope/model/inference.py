@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from propscope.model.windows import (
     span_windows,
 )
 
+_WORD = re.compile(r"\w+")
 ENCODER_FILE = "encoder.onnx"
 CLASSIFIER_FILE = "classifier.npz"
 TOKENIZER_FILE = "tokenizer.json"
@@ -104,6 +106,14 @@ class Decoding:
     over neighbours whose own probability reaches the threshold, so smoothing does not clip its edges.
     Last, a span needs one word piece at ``peak`` or above: a low threshold finds a passage's full
     extent, but a run that never rises above it is mostly noise.
+
+    Edges: a run is cut at a line break (in the corpus, a sentence or paragraph end) unless the word pieces on
+    both sides reach ``line_break`` — the model is then confident the passage goes on —, and a piece so cut off
+    needs ``piece_words`` words, so that no stray word of the next line ("works.\nThe") stays. A span that opens
+    right after a quotation mark runs on to the closing one when at most ``quote_words`` words are left
+    before it, so a quoted slogan is never cut before its last word. On the 74 validation articles this took
+    runs across a line break from 99 of 1,389 to 1, at a span F1 change of -0.0014 and a full-task change of
+    +0.0023 (both within the spread of the yardstick's folds).
     """
 
     threshold: float = 0.5
@@ -114,6 +124,9 @@ class Decoding:
     # a span gets every technique whose probability reaches this, and none where no technique does (the
     # verifier also gives "no technique" its share); 0: the single most probable technique (tagger's head)
     technique_threshold: float = 0.0
+    line_break: float = 0.9
+    piece_words: int = 2
+    quote_words: int = 4
 
 
 def name_spans(
@@ -154,12 +167,43 @@ def decode_spans(encoded: EncodedText, decoding: Decoding) -> list[DetectedSpan]
             first -= 1
         while last < len(raw) and raw[last] >= decoding.threshold:
             last += 1
-        inside = raw[first:last]
-        peak = float(inside.max())
-        start, end = _tidy_bounds(text, int(offsets[first, 0]), int(offsets[last - 1, 1]))
-        if peak >= decoding.peak and any(c.isalnum() for c in text[start:end]):
-            spans.append(DetectedSpan(start, end, float(inside.mean()), peak))
+        pieces = _cut_at_line_breaks(encoded, first, last, decoding.line_break)
+        for piece_first, piece_last in pieces:
+            inside = raw[piece_first:piece_last]
+            peak = float(inside.max())
+            start, end = _tidy_bounds(text, int(offsets[piece_first, 0]), int(offsets[piece_last - 1, 1]))
+            start, end = _whole_quote(text, start, end, decoding.quote_words)
+            words = len(_WORD.findall(text[start:end]))
+            if peak >= decoding.peak and words and (len(pieces) == 1 or words >= decoding.piece_words):
+                spans.append(DetectedSpan(start, end, float(inside.mean()), peak))
     return spans
+
+
+def _cut_at_line_breaks(encoded: EncodedText, first: int, last: int, confident: float) -> list[tuple[int, int]]:
+    """Token ranges of ``[first, last)`` split at every line break the model is not confident it spans."""
+    offsets, text, raw = encoded.tokens.offsets, encoded.text, encoded.span_probability
+    pieces, start = [], first
+    for index in range(first + 1, last):
+        between = text[offsets[index - 1, 1] : offsets[index, 0]]
+        if "\n" in between and min(raw[index - 1], raw[index]) < confident:
+            pieces.append((start, index))
+            start = index
+    return [*pieces, (start, last)]
+
+
+_CLOSING = {'"': '"', "“": "”", "‘": "’", "«": "»"}
+
+
+def _whole_quote(text: str, start: int, end: int, max_words: int) -> tuple[int, int]:
+    """Run a span that opens right after a quotation mark on to the closing mark, if it is near and on the line."""
+    closing = _CLOSING.get(text[start - 1]) if start > 0 else None
+    if closing is None:
+        return start, end
+    close = text.find(closing, end)
+    line_end = text.find("\n", end)
+    if close < 0 or (0 <= line_end < close) or len(_WORD.findall(text[end:close])) > max_words:
+        return start, end
+    return _tidy_bounds(text, start, close)
 
 
 class OnnxModel:
