@@ -1,6 +1,7 @@
 """Span decoding from per-token probabilities, on hand-made probabilities."""
 
 import re
+from dataclasses import replace
 
 import numpy as np
 
@@ -68,11 +69,20 @@ def test_a_span_needs_one_word_piece_at_the_peak():
 
 def test_a_threshold_gives_a_span_every_technique_that_reaches_it_and_drops_spans_with_none():
     first, second = DetectedSpan(0, 5, 0.8, 0.9), DetectedSpan(10, 20, 0.6, 0.7)
-    probabilities = np.array([[0.7, 0.1, 0.45], [0.2, 0.3, 0.1]])
-    assert name_spans([first, second], probabilities, 0.4) == [(first, 0, 0.7), (first, 2, 0.45)]
+    probabilities = np.array([[0.45, 0.1, 0.7], [0.2, 0.3, 0.1]])
+    both = Decoding(technique_threshold=0.4, extra_technique_threshold=0.4)
+    assert name_spans([first, second], probabilities, both) == [(first, 2, 0.7), (first, 0, 0.45)]
+    # a further technique needs the higher extra threshold; the most probable one only the first
+    assert name_spans([first, second], probabilities, replace(both, extra_technique_threshold=0.5)) == [(first, 2, 0.7)]
+    assert name_spans(
+        [first, second], probabilities, replace(both, technique_threshold=0.25, extra_technique_threshold=0.5)
+    ) == [
+        (first, 2, 0.7),
+        (second, 1, 0.3),
+    ]
     # without a threshold: the most probable technique, its probability times the span's score
-    named = name_spans([first, second], probabilities, 0.0)
-    assert [(span, k) for span, k, _ in named] == [(first, 0), (second, 1)]
+    named = name_spans([first, second], probabilities, Decoding())
+    assert [(span, k) for span, k, _ in named] == [(first, 2), (second, 1)]
     assert np.allclose([raw for _, _, raw in named], [0.8 * 0.7, 0.6 * 0.3])
 
 

@@ -146,7 +146,7 @@ class TwoTechniqueModel:
     name = "stub"
     multi_label = True
     techniques = ("Loaded_Language", "Name_Calling,Labeling", "Doubt")
-    decoding = Decoding(threshold=0.5, technique_threshold=0.4)
+    decoding = Decoding(threshold=0.5, technique_threshold=0.4, extra_technique_threshold=0.4)
     calibration = Calibration()
 
     def encode(self, text):

@@ -69,7 +69,7 @@ class Analyzer:
     def _spans(self, encoded: EncodedText) -> list[Span]:
         detected = self.model.detect(encoded)
         probabilities = self.model.classify(encoded, [(d.start, d.end) for d in detected])
-        named = name_spans(detected, probabilities, self.model.decoding.technique_threshold)
+        named = name_spans(detected, probabilities, self.model.decoding)
         scores = self.model.calibration.apply(np.array([raw for _, _, raw in named]))
         techniques = self.model.techniques
         finder = EvidenceFinder(encoded.text, encoded.tokens, encoded.span_probability, techniques)

@@ -106,7 +106,7 @@ def choose_decoding(encoded: Encoded, labels: dict[str, list[Label]]) -> Decodin
         predicted = [
             Label(article_id, d.start, d.end, techniques[k])
             for article_id, spans, rows in found
-            for d, k, _ in name_spans(spans, rows, threshold)
+            for d, k, _ in name_spans(spans, rows, Decoding(technique_threshold=threshold))
             if d.peak >= peak
         ]
         return sum(scorer.f1(predicted))
