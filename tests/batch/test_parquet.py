@@ -1,12 +1,14 @@
 """Parquet output of batch runs: the same analyses as JSON lines, in whole part files that survive kills."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from propscope.batch import BatchOptions, errors_path, parquet, run_batch
+from propscope.batch import BatchOptions, engines, errors_path, parquet, run_batch, runner
+from propscope.batch.engines import Result
 from propscope.errors import InputError
 from tests.batch.test_runner import articles, lines, write_jsonl
 
@@ -65,9 +67,36 @@ def test_a_file_where_the_folder_of_parts_should_be_is_named(tmp_path: Path):
         parquet.recover_parts(tmp_path / "out.parquet")
 
 
-def test_the_ray_engine_writes_the_same_parts(tmp_path: Path):
-    source = write_jsonl(tmp_path / "in.jsonl", articles(4))
+def test_ray_actors_write_the_parts_and_the_driver_takes_only_their_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    pytest.importorskip("ray", reason="the Ray engine is the optional ray extra")
+    rows = articles(5)
+    unreadable = {"id": "odd", "text": "\ufffd"}  # passes the runner's checks; the analyzer finds no word in it
+    source = write_jsonl(tmp_path / "in.jsonl", rows[:2] + [unreadable] + rows[2:])
     local, ray = tmp_path / "local.parquet", tmp_path / "ray.parquet"
-    run_batch(source, local, BatchOptions(workers=1, output_format="parquet"))
-    run_batch(source, ray, BatchOptions(engine="ray", workers=1, output_format="parquet"))
+    run_batch(source, local, BatchOptions(workers=1, output_format="parquet", ptc_path=tmp_path / "local.tsv"))
+
+    monkeypatch.setattr(engines, "RAY_PART_ROWS", 2)
+    monkeypatch.setattr(pq, "write_table", lambda *args, **kwargs: pytest.fail("the driver wrote a part"))
+    taken: list[Result] = []
+
+    def run_ray_seen_by_the_driver(*args) -> Iterator[Result]:
+        for result in engines.run_ray(*args):
+            taken.append(result)
+            yield result
+
+    monkeypatch.setattr(runner, "run_ray", run_ray_seen_by_the_driver)
+    options = BatchOptions(engine="ray", workers=1, output_format="parquet", ptc_path=tmp_path / "ray.tsv")
+    advanced: list[int] = []
+    stopped = run_batch(source, ray, options, on_advance=advanced.append, should_stop=lambda: bool(advanced))
+    assert (stopped.analyzed, [r["id"] for r in parquet_rows(ray)]) == (2, ["n0", "n1"])  # the first part, whole
+    resumed = run_batch(source, ray, options)
+
+    assert (resumed.analyzed, resumed.skipped, resumed.errors) == (3, 2, 1)
+    assert stopped.spans + resumed.spans == sum(len(row["spans"]) for row in parquet_rows(local))
+    assert [r.id for r in taken] == ["n0", "n1", "odd", "n2", "n3", "n4"] and not any(r.line for r in taken)
+    assert sorted(p.name for p in ray.glob("part-*")) == [f"part-00000{i}.parquet" for i in range(3)]
     assert parquet_rows(ray) == parquet_rows(local)
+    assert errors_path(ray).read_bytes() == errors_path(local).read_bytes()
+    assert (tmp_path / "ray.tsv").read_bytes() == (tmp_path / "local.tsv").read_bytes()

@@ -1,7 +1,9 @@
 """Where analysis runs: local worker processes, or Ray Data actors on a cluster.
 
 Both engines hold one model per worker, take records in input order and give results back in that
-order, so their outputs are identical line for line.
+order, so their outputs are identical line for line. For Parquet output Ray actors write the analyses
+into the output folder themselves, as hidden parts the driver commits, so only each record's status
+travels back.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
+from propscope.batch.parquet import write_hidden_part
 from propscope.batch.records import Record
 from propscope.corpus.labels import format_label, technique_labels
 from propscope.document import Article
@@ -32,6 +37,7 @@ from propscope.pipeline.analyzer import Analyzer
 
 IN_FLIGHT_PER_WORKER = 8  # records queued per worker: no idle worker, bounded memory on any input
 RAY_CHUNK = 4096  # records per Ray dataset; each dataset starts its actors (and loads the model) anew
+RAY_PART_ROWS = 100  # records per Parquet part a Ray actor writes: ~30 s of its work, as PART_SECONDS locally
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # the parent's to handle: it ends the run and its workers
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -46,6 +52,7 @@ class Result:
     worker: int
     peak_rss_mb: float
     where: str = ""  # the record's place in the input
+    part: str = ""  # a hidden Parquet part a Ray actor wrote with its batch's analyses, on the batch's last result
 
 
 class Worker:
@@ -172,17 +179,33 @@ def _cancel_queued(in_flight: deque[Future[Result]]) -> None:
 
 
 class _RayActor:
-    """A Ray Data actor: loads the model once, then analyzes batches of records."""
+    """A Ray Data actor: loads the model once, then analyzes batches of records into one row of results each,
+    so the driver takes a batch whole. Given ``parts``, a folder, it writes each batch's analyses there."""
 
-    def __init__(self, model: str, threads: int) -> None:
+    def __init__(self, model: str, threads: int, parts: str | None) -> None:
         self.worker = Worker(model, threads)
+        self.parts = Path(parts) if parts is not None else None
 
     def __call__(self, batch: dict) -> dict:
         columns = (batch["id"], batch["text"], batch["title"], batch["meta"], batch["where"])
         results = [
             self.worker.analyze(Record(i, t, ti, json.loads(m), w)) for i, t, ti, m, w in zip(*columns, strict=True)
         ]
-        return {key: [getattr(r, key) for r in results] for key in Result.__dataclass_fields__}
+        if self.parts is not None:
+            results = _into_part(results, self.parts)
+        return {"results": [json.dumps([asdict(r) for r in results])]}
+
+
+def _into_part(results: list[Result], folder: Path) -> list[Result]:
+    """Write the analyses as one hidden part and leave only their status in the results; the last result
+    names the part, for the driver to commit once it has taken the whole batch."""
+    rows = [json.loads(r.line) for r in results if r.line]
+    if not rows:
+        return results
+    hidden = write_hidden_part(folder, rows, uuid.uuid4().hex)
+    statuses = [replace(r, line="") for r in results]
+    statuses[-1] = replace(statuses[-1], part=str(hidden))
+    return statuses
 
 
 def run_ray(
@@ -192,7 +215,10 @@ def run_ray(
     threads: int,
     address: str | None,
     should_stop: Callable[[], bool],
+    parts: Path | None = None,
 ) -> Iterator[Result]:
+    """Results in input order, a batch at a time; with ``parts``, a folder on storage the Ray nodes share,
+    the actors write the analyses there (``Result.part``) and results carry no JSON line."""
     try:
         import ray
     except ImportError:
@@ -205,19 +231,18 @@ def run_ray(
     context.enable_progress_bars = False
     for chunk in _chunks(records, RAY_CHUNK):
         rows = [asdict(r) | {"meta": json.dumps(r.meta)} for r in chunk]
-        results = ray.data.from_items(rows).map_batches(
+        if parts is None:  # JSON lines: batches of 8 keep results flowing back
+            dataset, batch_size = ray.data.from_items(rows), 8
+        else:  # one block per part, each a whole batch: parts of RAY_PART_ROWS, not of what blocks happen to hold
+            dataset, batch_size = ray.data.from_items(rows, override_num_blocks=-(-len(rows) // RAY_PART_ROWS)), None
+        batches = dataset.map_batches(
             _RayActor,
-            fn_constructor_kwargs={"model": model, "threads": threads},
-            batch_size=8,
+            fn_constructor_kwargs={"model": model, "threads": threads, "parts": None if parts is None else str(parts)},
+            batch_size=batch_size,
             concurrency=workers,
             batch_format="numpy",
         )
-        for row in results.iter_rows():
-            if should_stop():
+        for batch in batches.iter_rows():
+            if should_stop():  # between batches: a part is committed whole or not at all
                 return
-            yield Result(**{key: _plain(row[key]) for key in Result.__dataclass_fields__})
-
-
-def _plain(value):
-    """Numpy scalars from Ray back to Python values."""
-    return value.item() if hasattr(value, "item") else value
+            yield from (Result(**fields) for fields in json.loads(batch["results"]))

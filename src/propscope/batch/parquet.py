@@ -108,12 +108,21 @@ def recover_parts(folder: Path) -> set[str]:
     return ids
 
 
+def write_hidden_part(folder: Path, rows: list[dict], name: str) -> Path:
+    """Write ``rows`` (JSON lines' objects) as ``.part-<name>.tmp``: without the .parquet ending readers of
+    the folder skip it, and ``recover_parts`` removes it, until ``ParquetWriter.commit`` renames it."""
+    pa, pq = _pyarrow()
+    hidden = folder / f".part-{name}.tmp"
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema()), hidden, compression="zstd")
+    return hidden
+
+
 class ParquetWriter:
-    """Takes the JSON lines a worker makes and writes them as Parquet parts."""
+    """Takes the JSON lines a worker makes and writes them as Parquet parts, or commits parts written elsewhere
+    (Ray actors write theirs in the folder, so analyses need not travel to the driver)."""
 
     def __init__(self, folder: Path) -> None:
-        self.pa, self.pq = _pyarrow()
-        self.schema = schema()
+        _pyarrow()  # the parquet extra is missing: say so before any analysis
         self.folder = folder
         folder.mkdir(exist_ok=True)
         parts = _parts(folder)
@@ -132,13 +141,13 @@ class ParquetWriter:
         self.since = time.monotonic()
         if not self.rows:
             return
-        table = self.pa.Table.from_pylist(self.rows, schema=self.schema)
-        name = f"part-{self.next_part:06d}.parquet"
-        hidden = self.folder / f".{name}.tmp"  # no .parquet ending: readers of the folder skip it
-        self.pq.write_table(table, hidden, compression="zstd")
-        os.replace(hidden, self.folder / name)
-        self.next_part += 1
+        self.commit(write_hidden_part(self.folder, self.rows, f"{self.next_part:06d}.parquet"))
         self.rows = []
+
+    def commit(self, hidden: Path) -> None:
+        """Rename a whole hidden part into place as the next part: the one step that makes its rows done."""
+        os.replace(hidden, self.folder / f"part-{self.next_part:06d}.parquet")
+        self.next_part += 1
 
     def close(self) -> None:
         self.flush()

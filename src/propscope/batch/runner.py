@@ -106,7 +106,7 @@ def run_batch(
                 on_advance(1)
 
         try:
-            for result in _engine(options)(to_analyze(), should_stop):
+            for result in _engine(options, output)(to_analyze(), should_stop):
                 _write(result, out, rows_out, summary, reject)
                 on_advance(1)
         finally:
@@ -126,16 +126,19 @@ def _write(
     summary.peak_rss_mb[result.worker] = max(summary.peak_rss_mb.get(result.worker, 0.0), result.peak_rss_mb)
     if result.error:
         reject(Rejected(result.id, result.where, result.error))
-        return
-    if rows_out is not None:  # rows first: a kill before the JSON line is undone by keep_rows_of
-        rows_out.write(result.rows)
-    out.write(result.line)
-    summary.analyzed += 1
-    summary.spans += result.spans
+    else:
+        if rows_out is not None:  # rows first: a kill before the JSON line (or the part) is undone by keep_rows_of
+            rows_out.write(result.rows)
+        out.write(result.line)
+        summary.analyzed += 1
+        summary.spans += result.spans
+    if result.part and isinstance(out, ParquetWriter):  # the batch's last result: all its rows are written
+        out.commit(Path(result.part))
 
 
-def _engine(options: BatchOptions) -> Callable[[Iterator[Record], Callable[[], bool]], Iterator[Result]]:
+def _engine(options: BatchOptions, output: Path) -> Callable[[Iterator[Record], Callable[[], bool]], Iterator[Result]]:
     workers, threads = options.worker_count(), options.threads_per_worker
     if options.engine == "ray":
-        return lambda records, stop: run_ray(records, options.model, workers, threads, options.ray_address, stop)
+        parts = output.absolute() if options.output_format == "parquet" else None  # the actors write them
+        return lambda records, stop: run_ray(records, options.model, workers, threads, options.ray_address, stop, parts)
     return lambda records, stop: run_local(records, options.model, workers, threads, stop)
