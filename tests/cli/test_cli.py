@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from propscope.cli.main import app
 from propscope.corpus import read_labels
+from propscope.techniques import get_technique
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample_article.txt"
@@ -240,7 +241,7 @@ def test_article_text_and_titles_send_no_control_sequence_to_the_terminal(tmp_pa
     styles = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout)  # Rich's own colour codes are the only ones allowed
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", styles)
     assert "[link=file:///etc/passwd]click[/link]" in styles and "Title [/]" in styles
-    assert "␛]52;c;cm0gLXJmIH4=␇betrayed␛[2J" in styles
+    assert "␛]52;c;cm0gLXJmIH4=␇betrayed␛[2J" in re.sub(r"\[\d+·[A-Z]{2}\]", "", styles)  # markers aside
     out = tmp_path / "shown.txt"
     assert run("analyze", article, "-o", out).exit_code == 0
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out.read_text(encoding="utf-8"))
@@ -344,3 +345,27 @@ def test_batch_with_a_broken_model_is_one_clear_message(tmp_path: Path):
     source.write_text(json.dumps({"id": "1", "text": "Plain words."}) + "\n", encoding="utf-8")
     result = run("batch", source, "-o", tmp_path / "out.jsonl", "--workers", "1", "--model", tmp_path)
     assert result.exit_code == 1 and f"error: {tmp_path}: not a usable PropScope model" in result.output
+
+
+def spans_of(path: Path) -> list[dict]:
+    return json.loads(run("analyze", path, "-f", "json").stdout)["spans"]
+
+
+@pytest.mark.parametrize("how", ["piped", "file", "NO_COLOR"])
+def test_text_without_colour_numbers_every_span_and_explains_it(tmp_path: Path, monkeypatch, how: str):
+    if how == "NO_COLOR":
+        monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal, as far as Rich can tell
+        monkeypatch.setenv("NO_COLOR", "1")
+    result = run("analyze", SAMPLE, *(["-o", tmp_path / "out.txt"] if how == "file" else []))
+    shown = (tmp_path / "out.txt").read_text(encoding="utf-8") if how == "file" else result.stdout
+    assert not re.search(r"\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7]|10[0-7])[;m]", shown)  # no colour at all
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", shown)
+    spans = spans_of(SAMPLE)
+    assert len({(s["start"], s["end"]) for s in spans}) < len(spans)  # some passages carry several techniques
+    for number, span in enumerate(spans, start=1):
+        marker = f"[{number}·{get_technique(span['technique']).tag}]"
+        assert shown.count(marker) == 2  # in the text, right after the span, and in the listing
+        heading = f"{get_technique(span['technique']).display_name}  {span['score']:.2f} {span['confidence']}"
+        assert re.search(re.escape(marker) + r" +" + re.escape(heading), shown)
+    assert "key words: “Honest” 0.87" in shown and "signals: in the title" in shown
+    assert "recurs: “betrayal of” (line 7)" in shown and "also weighed: Exaggeration or minimisation 0.13" in shown
