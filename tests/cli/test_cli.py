@@ -1,5 +1,7 @@
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -369,3 +371,34 @@ def test_text_without_colour_numbers_every_span_and_explains_it(tmp_path: Path, 
         assert re.search(re.escape(marker) + r" +" + re.escape(heading), shown)
     assert "key words: “Honest” 0.87" in shown and "signals: in the title" in shown
     assert "recurs: “betrayal of” (line 7)" in shown and "also weighed: Exaggeration or minimisation 0.13" in shown
+
+
+def analyses_file(path: Path) -> Path:
+    """Batch output by hand: Daily's article has a sure span and an unsure one, Weekly's none."""
+    text = "Shameful plan. Calm words here."  # 5 words
+    spans = [("Loaded_Language", 0.9, "Shameful"), ("Doubt", 0.1, "Shameful plan")]
+    rows = [
+        {
+            "id": str(number),
+            "source": source,
+            "article": {"id": str(number), "title": "", "text": text},
+            "spans": [{"technique": t, "score": s, "text": passage} for t, s, passage in found],
+            "summary": {"sentences": 2, "flagged_sentences": 1 if found else 0, "words": 5},
+        }
+        for number, (source, found) in enumerate([("Daily", spans), ("Weekly", [])])
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_written_files_respect_the_umask(tmp_path: Path, umask: int, mode: int):
+    analyses = analyses_file(tmp_path / "out.jsonl")
+    previous = os.umask(umask)
+    try:
+        assert run("analyze", SAMPLE, "-f", "html", "-o", tmp_path / "a.html").exit_code == 0
+        assert run("report", analyses, "-o", tmp_path / "report.html").exit_code == 0
+    finally:
+        os.umask(previous)
+    for name in ("a.html", "report.html", "report.csv"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name

@@ -77,12 +77,20 @@ def output_stream(path: Path | None) -> Iterator[TextIO]:
     check_output_path(path)
     handle, temporary = tempfile.mkstemp(prefix=".propscope.", dir=path.parent)  # short: any name fits
     try:
+        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp's 0600 would outlive the rename
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             yield out
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _umask() -> int:
+    """The process's umask. Reading it means setting it: to a strict one for that instant, then straight back."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def version_callback(value: bool) -> None:
