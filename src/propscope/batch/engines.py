@@ -51,12 +51,13 @@ class Result:
 class Worker:
     """One model, analyzing one record at a time into finished output lines."""
 
-    def __init__(self, model: str, threads: int) -> None:
+    def __init__(self, model: str, threads: int, min_score: float = 0.0) -> None:
         self.analyzer = Analyzer.load(model, threads=threads)
+        self.min_score = min_score
 
     def analyze(self, record: Record) -> Result:
         try:
-            analysis = self.analyzer.analyze(Article(record.id, record.text, record.title))
+            analysis = self.analyzer.analyze(Article(record.id, record.text, record.title)).above(self.min_score)
         except PropScopeError as err:
             return Result(record.id, "", "", 0, str(err), os.getpid(), _peak_rss_mb(), record.where)
         payload = {"id": record.id, **record.meta, **analysis.to_dict()}
@@ -73,11 +74,11 @@ def _peak_rss_mb() -> float:
 _worker: Worker | PropScopeError | None = None
 
 
-def _start_worker(model: str, threads: int, parent: int) -> None:
+def _start_worker(model: str, threads: int, min_score: float, parent: int) -> None:
     global _worker
     _die_with_parent(parent)
     try:
-        _worker = Worker(model, threads)
+        _worker = Worker(model, threads, min_score)
     except PropScopeError as err:  # raised with the first record instead, so the parent can report it
         _worker = err
 
@@ -129,7 +130,12 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 
 def run_local(
-    records: Iterable[Record], model: str, workers: int, threads: int, should_stop: Callable[[], bool]
+    records: Iterable[Record],
+    model: str,
+    workers: int,
+    threads: int,
+    should_stop: Callable[[], bool],
+    min_score: float = 0.0,
 ) -> Iterator[Result]:
     """Keep every worker busy with a sliding window of records, yielding results in input order.
 
@@ -139,7 +145,7 @@ def run_local(
     context = multiprocessing.get_context("spawn")
     in_flight: deque[Future[Result]] = deque()
     pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(model, threads, os.getpid())
+        workers, mp_context=context, initializer=_start_worker, initargs=(model, threads, min_score, os.getpid())
     )
     try:
         for record in records:
@@ -174,8 +180,8 @@ def _cancel_queued(in_flight: deque[Future[Result]]) -> None:
 class _RayActor:
     """A Ray Data actor: loads the model once, then analyzes batches of records."""
 
-    def __init__(self, model: str, threads: int) -> None:
-        self.worker = Worker(model, threads)
+    def __init__(self, model: str, threads: int, min_score: float) -> None:
+        self.worker = Worker(model, threads, min_score)
 
     def __call__(self, batch: dict) -> dict:
         columns = (batch["id"], batch["text"], batch["title"], batch["meta"], batch["where"])
@@ -192,6 +198,7 @@ def run_ray(
     threads: int,
     address: str | None,
     should_stop: Callable[[], bool],
+    min_score: float = 0.0,
 ) -> Iterator[Result]:
     try:
         import ray
@@ -207,7 +214,7 @@ def run_ray(
         rows = [asdict(r) | {"meta": json.dumps(r.meta)} for r in chunk]
         results = ray.data.from_items(rows).map_batches(
             _RayActor,
-            fn_constructor_kwargs={"model": model, "threads": threads},
+            fn_constructor_kwargs={"model": model, "threads": threads, "min_score": min_score},
             batch_size=8,
             concurrency=workers,
             batch_format="numpy",

@@ -25,6 +25,7 @@ class BatchOptions:
     max_chars: int = 200_000
     ptc_path: Path | None = None
     output_format: str = "jsonl"  # or "parquet": a folder of part files
+    min_score: float = 0.0  # spans scored below it are left out
 
     def worker_count(self) -> int:
         return self.workers or os.cpu_count() or 1
@@ -135,7 +136,9 @@ def _write(
 
 
 def _engine(options: BatchOptions) -> Callable[[Iterator[Record], Callable[[], bool]], Iterator[Result]]:
-    workers, threads = options.worker_count(), options.threads_per_worker
+    workers, threads, floor = options.worker_count(), options.threads_per_worker, options.min_score
     if options.engine == "ray":
-        return lambda records, stop: run_ray(records, options.model, workers, threads, options.ray_address, stop)
-    return lambda records, stop: run_local(records, options.model, workers, threads, stop)
+        return lambda records, stop: run_ray(
+            records, options.model, workers, threads, options.ray_address, stop, min_score=floor
+        )
+    return lambda records, stop: run_local(records, options.model, workers, threads, stop, min_score=floor)
