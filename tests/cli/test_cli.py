@@ -1,3 +1,4 @@
+import io
 import json
 import os
 import re
@@ -5,8 +6,11 @@ import stat
 from pathlib import Path
 
 import pytest
+import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
+from propscope.cli import app as cli_app
 from propscope.cli.main import app
 from propscope.corpus import read_labels
 from propscope.techniques import get_technique
@@ -373,6 +377,37 @@ def test_text_without_colour_numbers_every_span_and_explains_it(tmp_path: Path, 
     assert "recurs: “betrayal of” (line 7)" in shown and "also weighed: Exaggeration or minimisation 0.13" in shown
 
 
+def test_analyze_shows_progress_only_where_stderr_is_a_terminal(folder: Path, monkeypatch):
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_app, "stderr", Console(file=screen, force_terminal=True, width=100))
+    assert run("analyze", folder, "-f", "jsonl").exit_code == 0
+    assert re.search(r"analyzing .*2/2", screen.getvalue())
+    monkeypatch.setattr(cli_app, "stderr", Console(file=io.StringIO(), force_terminal=False))
+    result = run("analyze", folder, "-f", "jsonl")
+    assert result.exit_code == 0 and not result.stderr and not cli_app.stderr.file.getvalue()
+
+
+def test_help_takes_h_shows_examples_and_no_python_types(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    group = typer.main.get_command(app)
+    for name in ["", *group.commands]:
+        result = run(*([name] if name else []), "-h")
+        assert result.exit_code == 0 and "Usage: " in result.output, name
+        assert not re.search(r"<(bool|str|int|float|list\[.*?\])>", result.output), (name, result.output)
+        if name:
+            assert f"Examples:\n propscope {name}" in re.sub(" +\n", "\n", result.output), name
+
+
+@pytest.mark.parametrize("command", ["analyze", "batch", "report", "export"])
+def test_min_score_is_one_option_that_says_what_a_score_is(monkeypatch, command: str):
+    monkeypatch.setenv("COLUMNS", "250")
+    shown = " ".join(run(command, "--help").output.replace("│", " ").split())
+    assert (
+        "--min-score <score> [0<=x<=1] Hide spans scored below this. A score is meant as the probability that the "
+        "span is right (calibrated); the default, 0, shows every span the model keeps. [default: 0.0]"
+    ) in shown
+
+
 def analyses_file(path: Path) -> Path:
     """Batch output by hand: Daily's article has a sure span and an unsure one, Weekly's none."""
     text = "Shameful plan. Calm words here."  # 5 words
@@ -389,6 +424,32 @@ def analyses_file(path: Path) -> Path:
     ]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
+
+
+def test_report_says_where_it_wrote_and_shows_the_groups(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    analyses = analyses_file(tmp_path / "out.jsonl")
+    result = run("report", analyses)
+    assert result.exit_code == 0
+    assert f"wrote {tmp_path / 'out.report.html'} and {tmp_path / 'out.report.csv'}" in result.stderr
+    rows = [line.split("│") for line in result.stdout.splitlines() if "│" in line]
+    assert [[cell.strip() for cell in row] for row in rows] == [
+        ["Daily", "1", "400.0", "Loaded language"],
+        ["Weekly", "1", "0.0", "-"],
+    ]
+    strict = run("report", analyses, "--min-score", "0.5", "-o", tmp_path / "strict.html")
+    assert "200.0" in strict.stdout
+    assert "Doubt" not in (tmp_path / "strict.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[-1]
+
+
+def test_batch_leaves_out_spans_under_the_min_score(tmp_path: Path, sample_text: str):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": sample_text}) + "\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    assert run("batch", source, "-o", output, "--workers", "1", "--min-score", "0.25").exit_code == 0
+    scores = [span["score"] for span in json.loads(output.read_text(encoding="utf-8"))["spans"]]
+    assert scores and min(scores) >= 0.25
+    assert len(scores) < len(spans_of(SAMPLE))
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
