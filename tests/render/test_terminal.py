@@ -39,6 +39,7 @@ def analysis() -> Analysis:
     spans = [
         Span(*plan, "Loaded_Language", 0.81, evidence),
         Span(*plan, "Name_Calling,Labeling", 0.12, evidence),  # the same passage: both listed and marked
+        Span(*offsets("reckless"), "Doubt", 0.4),  # within it
         Span(*betrays, "Exaggeration,Minimisation", 0.3, Evidence(words=(Cue(*betrays, 0.5),))),
     ]
     return Analysis.build(Article("1", TEXT, "Title"), spans, [(0, len(TEXT))], model="default")
@@ -58,12 +59,13 @@ def plain(output: str) -> str:
 def test_without_colour_every_span_is_numbered_in_the_text_and_explained_below():
     shown = render(None)
     assert not SGR.search(shown)
-    assert "The shameful, reckless plan[1·LL][2·NC] [bold]betrays␛[2J us[3·EM]. Calm words." in shown
+    assert "The shameful, reckless[3·DO] plan[1·LL][2·NC] [bold]betrays␛[2J us[4·EM]. Calm words." in shown
     listing = shown[shown.index("Scores are") :]
     for marker, heading in [
         ("[1·LL]", "Loaded language  0.81 likely"),
         ("[2·NC]", "Name calling or labelling  0.12 unsure"),
-        ("[3·EM]", "Exaggeration or minimisation  0.30 possible"),
+        ("[3·DO]", "Doubt  0.40 possible"),
+        ("[4·EM]", "Exaggeration or minimisation  0.30 possible"),
     ]:
         assert re.search(re.escape(marker) + r"\s+" + re.escape(heading), listing)
     assert listing.count("“shameful, reckless plan”") == 2
@@ -84,9 +86,9 @@ def style_before(shown: str, marker: str) -> set[str]:
 @pytest.mark.parametrize("color_system", ["256", "standard", None])
 def test_techniques_stay_apart_by_tag_whatever_the_colours(color_system: str | None):
     shown = render(color_system)
-    assert all(plain(shown).count(marker) == 2 for marker in ("[1·LL]", "[2·NC]", "[3·EM]"))  # text and listing
+    assert all(plain(shown).count(marker) == 2 for marker in ("[1·LL]", "[2·NC]", "[3·DO]", "[4·EM]"))
     if color_system is not None:  # loaded language and exaggeration: apart in 256 colours, alike in 16
-        loaded, exaggeration = (style_before(shown, m) - {"1"} for m in ("[1·LL]", "[3·EM]"))
+        loaded, exaggeration = (style_before(shown, m) - {"1"} for m in ("[1·LL]", "[4·EM]"))
         assert (loaded == exaggeration) is (color_system == "standard")
 
 
@@ -95,7 +97,7 @@ def test_techniques_stay_apart_by_tag_whatever_the_colours(color_system: str | N
 )
 def test_sure_and_unsure_spans_look_different(color_system: str, settings: dict):
     shown = render(color_system, **settings)
-    likely, unsure, possible = (style_before(shown, m) for m in ("[1·LL]", "[2·NC]", "[3·EM]"))
+    likely, unsure, possible = (style_before(shown, m) for m in ("[1·LL]", "[2·NC]", "[4·EM]"))
     assert "1" in likely and "4" not in likely  # bold
     assert "4" in unsure and "1" not in unsure  # underlined
     assert "1" not in possible and "4" not in possible

@@ -96,6 +96,7 @@ def evidence_lines(evidence: Evidence, technique: str, text: str) -> list[Text]:
 
 
 def span_entry(span: Span, text: str) -> Group:
+    """A span's entry in the listing: what colour and look say in the text, in words, and why."""
     technique = get_technique(span.technique)
     heading = Text.assemble((technique.display_name, "bold"), f"  {span.score:.2f} {span.confidence}")
     evidence = evidence_lines(span.evidence, span.technique, text) if span.evidence else []
