@@ -267,3 +267,14 @@ def test_an_input_that_cannot_be_read_is_named(tmp_path: Path, name: str, reason
         path.write_bytes(b"PAR1 not really")
     with pytest.raises(InputError, match="^" + re.escape(f"{path}: {reason}")):
         collect(path, "source")
+
+
+def test_spans_under_the_min_score_are_left_out(analyses: Path):
+    lines = analyses.read_text(encoding="utf-8").splitlines()
+    row = json.loads(lines[1])
+    row["spans"][1]["score"] = 0.3  # article 2's Doubt span
+    analyses.write_text("\n".join([lines[0], json.dumps(row), *lines[2:]]) + "\n", encoding="utf-8")
+    daily = next(g for g in collect(analyses, "source", min_score=0.5) if g.name == "Daily")
+    assert daily.techniques == Counter({"Loaded_Language": 2})
+    assert all(technique != "Doubt" for a in daily.top_articles for technique, _, _ in a.spans)
+    assert next(g for g in collect(analyses, "source") if g.name == "Daily").techniques["Doubt"] == 1

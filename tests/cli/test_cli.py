@@ -1,12 +1,19 @@
+import io
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
+import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
+from propscope.cli import app as cli_app
 from propscope.cli.main import app
 from propscope.corpus import read_labels
+from propscope.techniques import get_technique
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample_article.txt"
@@ -240,7 +247,7 @@ def test_article_text_and_titles_send_no_control_sequence_to_the_terminal(tmp_pa
     styles = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout)  # Rich's own colour codes are the only ones allowed
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", styles)
     assert "[link=file:///etc/passwd]click[/link]" in styles and "Title [/]" in styles
-    assert "␛]52;c;cm0gLXJmIH4=␇betrayed␛[2J" in styles
+    assert "␛]52;c;cm0gLXJmIH4=␇betrayed␛[2J" in re.sub(r"\[\d+·[A-Z]{2}\]", "", styles)  # markers aside
     out = tmp_path / "shown.txt"
     assert run("analyze", article, "-o", out).exit_code == 0
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out.read_text(encoding="utf-8"))
@@ -344,3 +351,115 @@ def test_batch_with_a_broken_model_is_one_clear_message(tmp_path: Path):
     source.write_text(json.dumps({"id": "1", "text": "Plain words."}) + "\n", encoding="utf-8")
     result = run("batch", source, "-o", tmp_path / "out.jsonl", "--workers", "1", "--model", tmp_path)
     assert result.exit_code == 1 and f"error: {tmp_path}: not a usable PropScope model" in result.output
+
+
+def spans_of(path: Path) -> list[dict]:
+    return json.loads(run("analyze", path, "-f", "json").stdout)["spans"]
+
+
+@pytest.mark.parametrize("how", ["piped", "file", "NO_COLOR"])
+def test_text_without_colour_numbers_every_span_and_explains_it(tmp_path: Path, monkeypatch, how: str):
+    if how == "NO_COLOR":
+        monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal, as far as Rich can tell
+        monkeypatch.setenv("NO_COLOR", "1")
+    result = run("analyze", SAMPLE, *(["-o", tmp_path / "out.txt"] if how == "file" else []))
+    shown = (tmp_path / "out.txt").read_text(encoding="utf-8") if how == "file" else result.stdout
+    assert not re.search(r"\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7]|10[0-7])[;m]", shown)  # no colour at all
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", shown)
+    spans = spans_of(SAMPLE)
+    assert len({(s["start"], s["end"]) for s in spans}) < len(spans)  # some passages carry several techniques
+    for number, span in enumerate(spans, start=1):
+        marker = f"[{number}·{get_technique(span['technique']).tag}]"
+        assert shown.count(marker) == 2  # in the text, right after the span, and in the listing
+        heading = f"{get_technique(span['technique']).display_name}  {span['score']:.2f} {span['confidence']}"
+        assert re.search(re.escape(marker) + r" +" + re.escape(heading), shown)
+    assert "key words: “Honest” 0.87" in shown and "signals: in the title" in shown
+    assert "recurs: “betrayal of” (line 7)" in shown and "also weighed: Exaggeration or minimisation 0.13" in shown
+
+
+def test_analyze_shows_progress_only_where_stderr_is_a_terminal(folder: Path, monkeypatch):
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_app, "stderr", Console(file=screen, force_terminal=True, width=100))
+    assert run("analyze", folder, "-f", "jsonl").exit_code == 0
+    assert re.search(r"analyzing .*2/2", screen.getvalue())
+    monkeypatch.setattr(cli_app, "stderr", Console(file=io.StringIO(), force_terminal=False))
+    result = run("analyze", folder, "-f", "jsonl")
+    assert result.exit_code == 0 and not result.stderr and not cli_app.stderr.file.getvalue()
+
+
+def test_help_takes_h_shows_examples_and_no_python_types(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    group = typer.main.get_command(app)
+    for name in ["", *group.commands]:
+        result = run(*([name] if name else []), "-h")
+        assert result.exit_code == 0 and "Usage: " in result.output, name
+        assert not re.search(r"<(bool|str|int|float|list\[.*?\])>", result.output), (name, result.output)
+        if name:
+            assert f"Examples:\n propscope {name}" in re.sub(" +\n", "\n", result.output), name
+
+
+@pytest.mark.parametrize("command", ["analyze", "batch", "report", "export"])
+def test_min_score_is_one_option_that_says_what_a_score_is(monkeypatch, command: str):
+    monkeypatch.setenv("COLUMNS", "250")
+    shown = " ".join(run(command, "--help").output.replace("│", " ").split())
+    assert (
+        "--min-score <score> [0<=x<=1] Hide spans scored below this. A score is meant as the probability that the "
+        "span is right (calibrated); the default, 0, shows every span the model keeps. [default: 0.0]"
+    ) in shown
+
+
+def analyses_file(path: Path) -> Path:
+    """Batch output by hand: Daily's article has a sure span and an unsure one, Weekly's none."""
+    text = "Shameful plan. Calm words here."  # 5 words
+    spans = [("Loaded_Language", 0.9, "Shameful"), ("Doubt", 0.1, "Shameful plan")]
+    rows = [
+        {
+            "id": str(number),
+            "source": source,
+            "article": {"id": str(number), "title": "", "text": text},
+            "spans": [{"technique": t, "score": s, "text": passage} for t, s, passage in found],
+            "summary": {"sentences": 2, "flagged_sentences": 1 if found else 0, "words": 5},
+        }
+        for number, (source, found) in enumerate([("Daily", spans), ("Weekly", [])])
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_report_says_where_it_wrote_and_shows_the_groups(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    analyses = analyses_file(tmp_path / "out.jsonl")
+    result = run("report", analyses)
+    assert result.exit_code == 0
+    assert f"wrote {tmp_path / 'out.report.html'} and {tmp_path / 'out.report.csv'}" in result.stderr
+    rows = [line.split("│") for line in result.stdout.splitlines() if "│" in line]
+    assert [[cell.strip() for cell in row] for row in rows] == [
+        ["Daily", "1", "400.0", "Loaded language"],
+        ["Weekly", "1", "0.0", "-"],
+    ]
+    strict = run("report", analyses, "--min-score", "0.5", "-o", tmp_path / "strict.html")
+    assert "200.0" in strict.stdout
+    assert "Doubt" not in (tmp_path / "strict.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[-1]
+
+
+def test_batch_leaves_out_spans_under_the_min_score(tmp_path: Path, sample_text: str):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": sample_text}) + "\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    assert run("batch", source, "-o", output, "--workers", "1", "--min-score", "0.25").exit_code == 0
+    scores = [span["score"] for span in json.loads(output.read_text(encoding="utf-8"))["spans"]]
+    assert scores and min(scores) >= 0.25
+    assert len(scores) < len(spans_of(SAMPLE))
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_written_files_respect_the_umask(tmp_path: Path, umask: int, mode: int):
+    analyses = analyses_file(tmp_path / "out.jsonl")
+    previous = os.umask(umask)
+    try:
+        assert run("analyze", SAMPLE, "-f", "html", "-o", tmp_path / "a.html").exit_code == 0
+        assert run("report", analyses, "-o", tmp_path / "report.html").exit_code == 0
+    finally:
+        os.umask(previous)
+    for name in ("a.html", "report.html", "report.csv"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name

@@ -58,12 +58,13 @@ class Result:
 class Worker:
     """One model, analyzing one record at a time into finished output lines."""
 
-    def __init__(self, model: str, threads: int) -> None:
+    def __init__(self, model: str, threads: int, min_score: float = 0.0) -> None:
         self.analyzer = Analyzer.load(model, threads=threads)
+        self.min_score = min_score
 
     def analyze(self, record: Record) -> Result:
         try:
-            analysis = self.analyzer.analyze(Article(record.id, record.text, record.title))
+            analysis = self.analyzer.analyze(Article(record.id, record.text, record.title)).above(self.min_score)
         except PropScopeError as err:
             return Result(record.id, "", "", 0, str(err), os.getpid(), _peak_rss_mb(), record.where)
         payload = {"id": record.id, **record.meta, **analysis.to_dict()}
@@ -80,11 +81,11 @@ def _peak_rss_mb() -> float:
 _worker: Worker | PropScopeError | None = None
 
 
-def _start_worker(model: str, threads: int, parent: int) -> None:
+def _start_worker(model: str, threads: int, min_score: float, parent: int) -> None:
     global _worker
     _die_with_parent(parent)
     try:
-        _worker = Worker(model, threads)
+        _worker = Worker(model, threads, min_score)
     except PropScopeError as err:  # raised with the first record instead, so the parent can report it
         _worker = err
 
@@ -136,7 +137,12 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 
 def run_local(
-    records: Iterable[Record], model: str, workers: int, threads: int, should_stop: Callable[[], bool]
+    records: Iterable[Record],
+    model: str,
+    workers: int,
+    threads: int,
+    should_stop: Callable[[], bool],
+    min_score: float = 0.0,
 ) -> Iterator[Result]:
     """Keep every worker busy with a sliding window of records, yielding results in input order.
 
@@ -146,7 +152,7 @@ def run_local(
     context = multiprocessing.get_context("spawn")
     in_flight: deque[Future[Result]] = deque()
     pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(model, threads, os.getpid())
+        workers, mp_context=context, initializer=_start_worker, initargs=(model, threads, min_score, os.getpid())
     )
     try:
         for record in records:
@@ -182,8 +188,8 @@ class _RayActor:
     """A Ray Data actor: loads the model once, then analyzes batches of records into one row of results each,
     so the driver takes a batch whole. Given ``parts``, a folder, it writes each batch's analyses there."""
 
-    def __init__(self, model: str, threads: int, parts: str | None) -> None:
-        self.worker = Worker(model, threads)
+    def __init__(self, model: str, threads: int, parts: str | None, min_score: float) -> None:
+        self.worker = Worker(model, threads, min_score)
         self.parts = Path(parts) if parts is not None else None
 
     def __call__(self, batch: dict) -> dict:
@@ -216,6 +222,7 @@ def run_ray(
     address: str | None,
     should_stop: Callable[[], bool],
     parts: Path | None = None,
+    min_score: float = 0.0,
 ) -> Iterator[Result]:
     """Results in input order, a batch at a time; with ``parts``, a folder on storage the Ray nodes share,
     the actors write the analyses there (``Result.part``) and results carry no JSON line."""
@@ -237,7 +244,12 @@ def run_ray(
             dataset, batch_size = ray.data.from_items(rows, override_num_blocks=-(-len(rows) // RAY_PART_ROWS)), None
         batches = dataset.map_batches(
             _RayActor,
-            fn_constructor_kwargs={"model": model, "threads": threads, "parts": None if parts is None else str(parts)},
+            fn_constructor_kwargs={
+                "model": model,
+                "threads": threads,
+                "parts": None if parts is None else str(parts),
+                "min_score": min_score,
+            },
             batch_size=batch_size,
             concurrency=workers,
             batch_format="numpy",

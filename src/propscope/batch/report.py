@@ -136,7 +136,7 @@ def _first_bad_line(path: Path) -> str | None:
     return None
 
 
-def _load(con: Any, path: Path, by: str, every: str | None) -> None:
+def _load(con: Any, path: Path, by: str, every: str | None, min_score: float) -> None:
     """One read of the input into a table of what the report needs (no article text)."""
     source = "coalesce(nullif(trim(source), ''), '(unknown)')"
     period = f"coalesce({_period_sql(every)}, '(unknown)')"
@@ -146,12 +146,13 @@ def _load(con: Any, path: Path, by: str, every: str | None) -> None:
         CREATE TEMP TABLE base AS
         SELECT {group} AS grp, {period} AS period, id, article.title AS title, url,
                coalesce(summary.words, len(regexp_extract_all(article.text, '[^{WHITESPACE}]+'))) AS words,
-               summary.sentences AS sentences, summary.flagged_sentences AS flagged, spans
+               summary.sentences AS sentences, summary.flagged_sentences AS flagged,
+               list_filter(spans, lambda s: coalesce(s.score, 0) >= ?) AS spans
         FROM {scan}
     """
     duckdb = _duckdb()
     try:
-        con.execute(query, parameters)
+        con.execute(query, [min_score, *parameters])
     except duckdb.Error as err:
         reason = f"{path}: cannot be read as PropScope analyses ({str(err).splitlines()[0]})"
         raise InputError(_json_lines_problem(path) or reason) from None
@@ -166,13 +167,13 @@ def _json_lines_problem(path: Path) -> str | None:
     return _first_bad_line(path) if path.is_file() and path.suffix.lower() != ".parquet" else None
 
 
-def collect(path: Path, by: str, every: str | None = None) -> list[GroupStats]:
+def collect(path: Path, by: str, every: str | None = None, *, min_score: float = 0.0) -> list[GroupStats]:
     """Per group (``by`` source or date, and per ``every`` week or month): counts, techniques, phrases, articles."""
     duckdb = _duckdb()
     with tempfile.TemporaryDirectory(prefix="propscope-report-") as spill:
         config = {"memory_limit": MEMORY_LIMIT, "temp_directory": spill, "preserve_insertion_order": False}
         with duckdb.connect(config=config) as con:
-            _load(con, path, by, every)
+            _load(con, path, by, every, min_score)
             groups = _aggregate(con)
     if not groups:
         raise InputError(f"{path}: no analyses to report on")

@@ -25,6 +25,7 @@ class BatchOptions:
     max_chars: int = 200_000
     ptc_path: Path | None = None
     output_format: str = "jsonl"  # or "parquet": a folder of part files
+    min_score: float = 0.0  # spans scored below it are left out
 
     def worker_count(self) -> int:
         return self.workers or os.cpu_count() or 1
@@ -137,8 +138,10 @@ def _write(
 
 
 def _engine(options: BatchOptions, output: Path) -> Callable[[Iterator[Record], Callable[[], bool]], Iterator[Result]]:
-    workers, threads = options.worker_count(), options.threads_per_worker
+    workers, threads, floor = options.worker_count(), options.threads_per_worker, options.min_score
     if options.engine == "ray":
         parts = output.absolute() if options.output_format == "parquet" else None  # the actors write them
-        return lambda records, stop: run_ray(records, options.model, workers, threads, options.ray_address, stop, parts)
-    return lambda records, stop: run_local(records, options.model, workers, threads, stop)
+        return lambda records, stop: run_ray(
+            records, options.model, workers, threads, options.ray_address, stop, parts, min_score=floor
+        )
+    return lambda records, stop: run_local(records, options.model, workers, threads, stop, min_score=floor)

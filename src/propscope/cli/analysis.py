@@ -14,7 +14,17 @@ from rich.table import Table
 from rich.text import Text
 
 import propscope
-from propscope.cli.app import ModelOption, OutputOption, app, output_stream, path_argument, reports_errors
+from propscope.cli.app import (
+    MinScoreOption,
+    ModelOption,
+    OutputOption,
+    app,
+    article_progress,
+    examples,
+    output_stream,
+    path_argument,
+    reports_errors,
+)
 from propscope.corpus import load_articles, read_article, read_labels, write_labels
 from propscope.corpus.articles import decode_text, has_substance, title_of
 from propscope.document import Article
@@ -44,25 +54,42 @@ def read_inputs(paths: list[str]) -> list[Article]:
     return articles
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "propscope analyze article.txt                      # numbered spans, each explained",
+        "propscope analyze article.txt --min-score 0.25     # only the possible and likely spans",
+        "propscope analyze articles/ -f html -o report.html # a standalone page",
+        "cat article.txt | propscope analyze - -f json      # the full analysis as JSON",
+        "propscope analyze articles/ -f ptc -o pred.labels  # corpus rows",
+    )
+)
 @reports_errors
 def analyze(
     paths: Annotated[list[str], typer.Argument(help="Text files, folders of article<ID>.txt, or - for stdin.")],
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
     output: OutputOption = None,
     model: ModelOption = "default",
-    min_score: Annotated[float, typer.Option(help="Drop spans scored below this.", min=0, max=1)] = 0.0,
+    min_score: MinScoreOption = 0.0,
 ) -> None:
     """Analyze articles and show or write the techniques found."""
     articles = read_inputs(paths)
     analyzer = propscope.load_analyzer(model)
-    analyses = [analyzer.analyze(article).above(min_score) for article in articles]
+    analyses = []
+    with article_progress(len(articles), transient=True, terminal_only=True) as progress:
+        for article in articles:
+            analyses.append(analyzer.analyze(article).above(min_score))
+            progress.advance()
     with output_stream(output) as out:
         terminal = Console() if output is None and format is OutputFormat.text else None
         write_analyses(analyses, format, out, console=terminal)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "propscope classify articles/ template.labels -o filled.labels",
+        "propscope classify article111.txt template.labels --model accurate",
+    )
+)
 @reports_errors
 def classify(
     articles: Annotated[Path, typer.Argument(help="An article file or a folder of article<ID>.txt.")],
@@ -117,7 +144,14 @@ def report_table(report: Report) -> Table:
     return table
 
 
-@app.command("evaluate")
+@app.command(
+    "evaluate",
+    epilog=examples(
+        "propscope evaluate pred.labels gold.labels               # full task (flc)",
+        "propscope evaluate --task si pred.labels gold-folder/    # span identification",
+        "propscope evaluate --task tc pred.labels gold.labels --json",
+    ),
+)
 @reports_errors
 def evaluate_command(
     predictions: Annotated[Path, typer.Argument(help="Predicted label file.")],
@@ -140,7 +174,7 @@ def evaluate_command(
         Console().print(report_table(report))
 
 
-@app.command()
+@app.command(epilog=examples("propscope techniques", "propscope techniques --json"))
 def techniques(
     as_json: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False,
 ) -> None:

@@ -9,24 +9,69 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TextIO, TypeVar
+from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 import propscope
 from propscope.errors import InputError, PropScopeError
 from propscope.render.terminal import terminal_safe
 
-app = typer.Typer(
+
+class _UntypedArgument(TyperArgument):
+    def display_type_rich(self, ctx: typer.Context) -> None:
+        return None  # its name says what it takes
+
+
+class _NamedValues:
+    """Help that names a value by its metavar or choices, never by a Python type: Typer shows ``<bool>`` beside
+    every flag (``--help`` too) and ``<list[str]>`` beside a list argument, whatever its metavar."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if isinstance(param, TyperArgument):
+                param.__class__ = _UntypedArgument
+            elif isinstance(param, TyperOption) and param.is_flag:
+                param.metavar = ""
+        return params
+
+
+class _Command(_NamedValues, TyperCommand):
+    pass
+
+
+class _Group(_NamedValues, TyperGroup):
+    pass
+
+
+class _App(typer.Typer):
+    """The app, whose commands all show their help as ``_NamedValues`` does."""
+
+    def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **settings: Any) -> Any:
+        return super().command(name, cls=cls or _Command, **settings)
+
+
+app = _App(
+    cls=_Group,
     help="Find and explain propaganda techniques in news articles, offline.",
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 stderr = Console(stderr=True, markup=False)  # messages quote the user's names and text: never markup
 F = TypeVar("F", bound=Callable)
+
+
+def examples(*lines: str) -> str:
+    """A command's help epilog: example command lines, shown as written (never read as markup)."""
+    return "Examples:\n" + "\n".join(escape(line) for line in lines)
 
 
 def reports_errors(command: F) -> F:
@@ -77,12 +122,54 @@ def output_stream(path: Path | None) -> Iterator[TextIO]:
     check_output_path(path)
     handle, temporary = tempfile.mkstemp(prefix=".propscope.", dir=path.parent)  # short: any name fits
     try:
+        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp's 0600 would outlive the rename
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             yield out
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _umask() -> int:
+    """The process's umask. Reading it means setting it: to a strict one for that instant, then straight back."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+class ArticleProgress:
+    """Articles done out of a total, their rate and the time left: what a long run shows while it works."""
+
+    def __init__(self, progress: Progress, total: int | None) -> None:
+        self.progress = progress
+        self.task = progress.add_task("analyzing", total=total, rate="")
+
+    def set_total(self, total: int) -> None:
+        self.progress.update(self.task, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        self.progress.advance(self.task, n)
+        speed = self.progress.tasks[self.task].speed
+        self.progress.update(self.task, rate=f"{speed:.1f} articles/s" if speed else "")
+
+
+@contextmanager
+def article_progress(
+    total: int | None = None, *, transient: bool = False, terminal_only: bool = False
+) -> Iterator[ArticleProgress]:
+    """A progress bar on standard error, so a long run is never a blank screen. Where stderr is no terminal Rich
+    prints the finished bar once, a record of the run; ``terminal_only`` leaves even that out."""
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    hidden = terminal_only and not stderr.is_terminal
+    with Progress(*columns, console=stderr, transient=transient, disable=hidden) as progress:
+        yield ArticleProgress(progress, total)
 
 
 def version_callback(value: bool) -> None:
@@ -100,5 +187,18 @@ def main(
     """PropScope marks the passages of an article that use a propaganda technique."""
 
 
-ModelOption = Annotated[str, typer.Option("--model", "-m", help="Shipped model name or model folder.")]
+ModelOption = Annotated[
+    str, typer.Option("--model", "-m", metavar="<model>", help="Shipped model name or model folder.")
+]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")]
+MinScoreOption = Annotated[
+    float,
+    typer.Option(
+        "--min-score",
+        metavar="<score>",
+        min=0,
+        max=1,
+        help="Hide spans scored below this. A score is meant as the probability that the span is right "
+        "(calibrated); the default, 0, shows every span the model keeps.",
+    ),
+]

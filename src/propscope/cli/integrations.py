@@ -10,7 +10,16 @@ import typer
 
 import propscope
 from propscope.cli.analysis import read_inputs
-from propscope.cli.app import ModelOption, app, output_stream, path_argument, reports_errors, stderr
+from propscope.cli.app import (
+    MinScoreOption,
+    ModelOption,
+    app,
+    examples,
+    output_stream,
+    path_argument,
+    reports_errors,
+    stderr,
+)
 from propscope.corpus.folder import LABELS_FILE, write_corpus_folder
 from propscope.errors import InputError
 from propscope.integrations import labelstudio
@@ -32,7 +41,13 @@ def _batch_tasks(path: Path, min_score: float) -> list[dict]:
     return tasks
 
 
-@app.command("export")
+@app.command(
+    "export",
+    epilog=examples(
+        "propscope export article.txt -o tasks.json --labeling-config propscope.xml",
+        "propscope export out.jsonl -o tasks.json --min-score 0.25   # batch output, the surer spans",
+    ),
+)
 @reports_errors
 def export_command(
     paths: Annotated[
@@ -44,7 +59,7 @@ def export_command(
         Path | None, typer.Option(help="Also write the labeling config (XML) for the 14 techniques here.")
     ] = None,
     model: ModelOption = "default",
-    min_score: Annotated[float, typer.Option(help="Drop spans scored below this.", min=0, max=1)] = 0.0,
+    min_score: MinScoreOption = 0.0,
 ) -> None:
     """Write analyses as Label Studio tasks, PropScope's spans as pre-annotations to correct."""
     analyzed = [p for p in paths if p.endswith(".jsonl")]
@@ -61,7 +76,7 @@ def export_command(
     stderr.print(f"{len(tasks)} tasks written to {output}", highlight=False)
 
 
-@app.command("import")
+@app.command("import", epilog=examples("propscope import export.json -o corrected/"))
 @reports_errors
 def import_command(
     export: Annotated[Path, typer.Argument(help="A Label Studio JSON export.")],

@@ -8,19 +8,47 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 import propscope
-from propscope.cli.app import ModelOption, app, check_output_path, output_stream, reports_errors, stderr
+from propscope.cli.app import (
+    MinScoreOption,
+    ModelOption,
+    app,
+    article_progress,
+    check_output_path,
+    examples,
+    output_stream,
+    reports_errors,
+    stderr,
+)
 from propscope.errors import InputError
+from propscope.render.terminal import terminal_safe
+from propscope.techniques import get_technique
+
+if TYPE_CHECKING:
+    from propscope.batch.report import GroupStats
+
+GROUPS_SHOWN = 20  # rows of the terminal table; the page and the CSV hold every group
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "propscope serve                                  # http://127.0.0.1:8000/",
+        "propscope serve --port 9000 --model accurate",
+        "propscope serve --host 0.0.0.0 --allowed-host propscope.example.org",
+    )
+)
 @reports_errors
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on; only this machine by default.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(metavar="<address>", help="Address to listen on; only this machine by default.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     model: ModelOption = "default",
     max_chars: Annotated[int, typer.Option(help="Longest text accepted, in characters.", min=1)] = 200_000,
@@ -29,7 +57,10 @@ def serve(
     ] = False,
     allowed_host: Annotated[
         list[str] | None,
-        typer.Option(help="Another host name to answer to, besides --host and localhost (repeatable; '*': any)."),
+        typer.Option(
+            metavar="<host>",
+            help="Another host name to answer to, besides --host and localhost (repeatable; '*': any).",
+        ),
     ] = None,
 ) -> None:
     """Serve the web page and HTTP API (needs the web extra)."""
@@ -87,7 +118,13 @@ def stop_on_signals() -> Iterator[StopRequest]:
             signal.signal(number, handler)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "propscope batch feed.jsonl -o out.jsonl --ptc out.tsv   # JSON lines and corpus rows",
+        "propscope batch articles/ -o out.parquet -f parquet      # a folder of .txt files, to Parquet",
+        "propscope batch feed.csv -o out.jsonl --engine ray       # the same job on a Ray cluster",
+    )
+)
 @reports_errors
 def batch(
     source: Annotated[Path, typer.Argument(help="A folder of .txt files, a .jsonl file or a .csv file.")],
@@ -99,15 +136,16 @@ def batch(
     ] = BatchFormat.jsonl,
     workers: Annotated[int, typer.Option(help="Worker processes or Ray actors; 0 = one per CPU core.", min=0)] = 0,
     engine: Annotated[Engine, typer.Option(help="local processes or a Ray cluster.")] = Engine.local,
-    ray_address: Annotated[str | None, typer.Option(help="Ray cluster to join; a local Ray starts if unset.")] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(metavar="<address>", help="Ray cluster to join; a local Ray starts if unset.")
+    ] = None,
     ptc: Annotated[Path | None, typer.Option(help="Also write ID<TAB>technique<TAB>start<TAB>end rows here.")] = None,
     model: ModelOption = "default",
     max_chars: Annotated[int, typer.Option(help="Longer texts are recorded as errors.", min=1)] = 200_000,
     threads_per_worker: Annotated[int, typer.Option(help="ONNX Runtime threads in each worker.", min=1)] = 1,
+    min_score: MinScoreOption = 0.0,
 ) -> None:
     """Analyze a whole corpus; a rerun with the same output skips what is done."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from propscope.batch import BatchOptions, errors_path, run_batch
 
     files = (errors_path(output), *([ptc] if ptc else []))
@@ -122,29 +160,11 @@ def batch(
         max_chars=max_chars,
         ptc_path=ptc,
         output_format=format.value,
+        min_score=min_score,
     )
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-    )
-    with stop_on_signals() as stop, Progress(*columns, console=stderr, transient=False) as progress:
-        task = progress.add_task("analyzing", total=None, rate="")
-
-        def advance(n: int) -> None:
-            progress.advance(task, n)
-            speed = progress.tasks[task].speed
-            progress.update(task, rate=f"{speed:.1f} articles/s" if speed else "")
-
+    with stop_on_signals() as stop, article_progress() as progress:
         summary = run_batch(
-            source,
-            output,
-            options,
-            on_total=lambda t: progress.update(task, total=t),
-            on_advance=advance,
-            should_stop=stop,
+            source, output, options, on_total=progress.set_total, on_advance=progress.advance, should_stop=stop
         )
     memory = ", ".join(f"{mb:.0f} MB" for mb in sorted(summary.peak_rss_mb.values())) or "-"
     stderr.print(
@@ -175,7 +195,33 @@ class Every(StrEnum):
     month = "month"
 
 
-@app.command()
+def groups_table(groups: list[GroupStats], by: str) -> Table:
+    """The report at a glance: per group its articles, spans per 1,000 words and most used technique."""
+    table = Table(show_edge=False)
+    table.add_column(by)
+    for column in ("articles", "spans / 1,000 words"):
+        table.add_column(column, justify="right")
+    table.add_column("top technique")
+    for group in groups[:GROUPS_SHOWN]:
+        top = group.techniques.most_common(1)
+        table.add_row(
+            Text(terminal_safe(group.label)),
+            str(group.articles),
+            f"{group.spans_per_1000_words:.1f}",
+            get_technique(top[0][0]).display_name if top else "-",
+        )
+    if len(groups) > GROUPS_SHOWN:
+        table.caption = f"and {len(groups) - GROUPS_SHOWN} more groups"
+    return table
+
+
+@app.command(
+    epilog=examples(
+        "propscope report out.jsonl                          # out.report.html and out.report.csv",
+        "propscope report out.jsonl --by source --every month -o outlets.html",
+        "propscope report out.parquet --by date --min-score 0.25",
+    )
+)
 @reports_errors
 def report(
     analyses: Annotated[
@@ -188,16 +234,19 @@ def report(
     every: Annotated[
         Every | None, typer.Option(help="Also per period (week or month), with a time series per outlet.")
     ] = None,
+    min_score: MinScoreOption = 0.0,
 ) -> None:
     """Compare outlets or periods: spans per 1,000 words, techniques, frequent phrases (needs the report extra)."""
     from propscope.batch.report import collect, render_html, write_csv
 
     period = every.value if every else None
-    groups = collect(analyses, by.value, period)
+    groups = collect(analyses, by.value, period, min_score=min_score)
     stem = analyses.name.removesuffix(".jsonl").removesuffix(".parquet")
     page = output or analyses.with_name(stem + ".report.html")
     with output_stream(page) as out:
         out.write(render_html(groups, by.value, period))
     with output_stream(page.with_suffix(".csv")) as out:
         write_csv(groups, out)
-    stderr.print(f"{len(groups)} groups: {page} and {page.with_suffix('.csv')}", highlight=False)
+    Console().print(groups_table(groups, by.value))
+    written = f"{len(groups)} groups: wrote {page} and {page.with_suffix('.csv')}"
+    stderr.print(terminal_safe(written), highlight=False, soft_wrap=True)

@@ -9,12 +9,13 @@ from typing import Annotated
 
 import typer
 
-from propscope.cli.app import app, reports_errors, stderr
+from propscope.cli.app import app, examples, reports_errors, stderr
 from propscope.errors import InputError
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Training configuration (TOML).")]
 OverridesOption = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a setting, e.g. --set training.epochs=10.")
+    list[str] | None,
+    typer.Option("--set", metavar="<key=value>", help="Override a setting, e.g. --set training.epochs=10."),
 ]
 
 
@@ -36,7 +37,13 @@ def _command_line(*words: str | Path, overrides: list[str] | None) -> str:
     return shlex.join(["propscope", *map(str, words), *settings])
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "propscope train --config configs/default.toml -o runs/default",
+        "propscope train --config configs/default.toml --set training.epochs=10 -o runs/try",
+        "propscope train --config configs/default.toml --tagger src/propscope/resources/models/default -o runs/default",
+    )
+)
 @reports_errors
 def train(
     config: ConfigOption,
@@ -64,7 +71,13 @@ def train(
     stderr.print(f"model written to {directory}")
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "propscope ensemble runs/a runs/b -o runs/pair --config configs/default.toml --folds runs/a.work "
+        "--folds runs/b.work",
+        "propscope ensemble runs/a runs/b -o runs/pair --config configs/default.toml --set data.folds=0",
+    )
+)
 @reports_errors
 def ensemble(
     members: Annotated[list[Path], typer.Argument(help="Trained model folders (same windows and techniques).")],
@@ -72,13 +85,18 @@ def ensemble(
     config: ConfigOption,
     folds: Annotated[
         list[Path] | None,
-        typer.Option("--folds", help="A member's work folder with its fold networks (once per member, in order)."),
+        typer.Option(
+            "--folds",
+            metavar="<folder>",
+            help="A member's work folder with its fold networks (once per member, in order).",
+        ),
     ] = None,
     overrides: OverridesOption = None,
     stand_ins: Annotated[
         list[Path] | None,
         typer.Option(
             "--stand-in",
+            metavar="<folder>",
             help="A folder that reads the validation split in a member's place (once per member, in order); "
             "choices are then made there.",
         ),
