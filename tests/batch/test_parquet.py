@@ -81,8 +81,8 @@ def test_ray_actors_write_the_parts_and_the_driver_takes_only_their_status(
     monkeypatch.setattr(pq, "write_table", lambda *args, **kwargs: pytest.fail("the driver wrote a part"))
     taken: list[Result] = []
 
-    def run_ray_seen_by_the_driver(*args) -> Iterator[Result]:
-        for result in engines.run_ray(*args):
+    def run_ray_seen_by_the_driver(*args, **kwargs) -> Iterator[Result]:
+        for result in engines.run_ray(*args, **kwargs):
             taken.append(result)
             yield result
 
