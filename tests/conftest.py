@@ -96,9 +96,10 @@ def _browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(tmp_path_factory):
-    """Debian's Chromium driven by Playwright, started once for every browser test of the session."""
+    """Debian's Chromium driven by Playwright, once per module: Playwright's sync API runs an event loop in the
+    main thread while it lives, and the tests of other modules call ``asyncio.run``."""
     missing = _browser_missing()
     if missing:
         if os.environ.get("PROPSCOPE_REQUIRE_BROWSER"):
