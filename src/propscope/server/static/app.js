@@ -139,14 +139,18 @@ function renderArticle(spans) {
   }
 }
 
-// One piece of text under one or more spans: one stripe per technique, each as strong as its surest span's band.
+// One stripe per technique, each as strong as the band of its surest span there (covering: strongest first).
+function paintOf(techniques, covering) {
+  const paints = techniques.map((name) => tint(techniqueOf(name).colour, STRENGTH[covering.find((s) => s.technique === name).confidence]));
+  const stripe = (paint, k) => `${paint} ${(100 * k) / paints.length}% ${(100 * (k + 1)) / paints.length}%`;
+  return paints.length > 1 ? `linear-gradient(${paints.map(stripe).join(", ")})` : paints[0];
+}
+
+// One piece of text under one or more spans.
 function markOf(piece, covering) {
   const techniques = [...new Set(covering.map((s) => s.technique))];
-  const paints = techniques.map((name) => tint(techniqueOf(name).colour, STRENGTH[covering.find((s) => s.technique === name).confidence]));
   const mark = el("mark", { tabIndex: 0, className: covering[0].confidence }, [piece]);
-  mark.style.background = paints.length > 1
-    ? `linear-gradient(${paints.map((paint, k) => `${paint} ${(100 * k) / paints.length}% ${(100 * (k + 1)) / paints.length}%`).join(", ")})`
-    : paints[0];
+  mark.style.background = paintOf(techniques, covering);
   mark.classList.toggle("overlap", covering.length > 1);
   mark.dataset.techniques = techniques.join("|");
   mark.dataset.confidence = covering[0].confidence;
