@@ -17,6 +17,17 @@ settings.load_profile(os.environ.get("PROPSCOPE_HYPOTHESIS", "propscope"))
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLE = REPO / "examples" / "sample_article.txt"
+CHROMIUM = os.environ.get("PROPSCOPE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def corpus_root() -> Path:
@@ -73,3 +84,36 @@ def tiny_corpus(tmp_path: Path) -> Path:
 def encoder_tokenizer_path() -> str:
     """The tokenizer shipped with the default model (identical to the base encoder's)."""
     return str(REPO / "src" / "propscope" / "resources" / "models" / "default" / "tokenizer.json")
+
+
+def _browser_missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set PROPSCOPE_CHROMIUM)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    """Debian's Chromium driven by Playwright, once per module: Playwright's sync API runs an event loop in the
+    main thread while it lives, and the tests of other modules call ``asyncio.run``."""
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("PROPSCOPE_REQUIRE_BROWSER"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_FLAGS,
+            headless=True,
+            viewport={"width": 1200, "height": 900},
+        )
+        yield context
+        context.close()

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from propscope.batch.report import TOP_PHRASES, collect, render_html, write_csv
 from propscope.errors import InputError
-from propscope.techniques import TECHNIQUE_NAMES, get_technique
+from propscope.techniques import TECHNIQUE_NAMES, TECHNIQUES, get_technique
 
 
 def analysis_line(article_id: str, text: str, spans: list[tuple[int, int, str]], **meta) -> str:
@@ -127,7 +127,7 @@ def test_period_report_has_time_series_links_and_a_period_column(timeline: Path,
     page = render_html(groups, "source", "month")
     assert page.count("<polyline") == 3  # Daily: loaded language, doubt, slogans; Weekly's only dated month has none
     assert get_technique("Doubt").colour in page and "Techniques over time" in page
-    assert page.count('<a href="#group-') == len(groups) and 'id="group-0"' in page
+    assert page.count('<a href="#group-') == 2 * len(groups) and 'id="group-0"' in page  # from the table and chart
     with (tmp_path / "r.csv").open("w", newline="", encoding="utf-8") as out:
         write_csv(groups, out)
     table = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
@@ -156,6 +156,73 @@ def test_each_group_lists_its_articles_with_their_surest_spans(tmp_path: Path):
     assert "javascript:" not in page and "&lt;b&gt;shameful&lt;/b&gt;" in page and "<b>" not in page
 
 
+def test_frequent_phrases_are_normalised_and_recur(tmp_path: Path):
+    text = "Red flag! A one-off here. Red flag again."
+    rows = [
+        analysis_line("1", text, [(0, 8, "Loaded_Language"), (0, 8, "Doubt"), (10, 18, "Doubt")], source="Daily"),
+        analysis_line("2", "“red flag”, they said", [(0, 10, "Loaded_Language")], source="Daily"),
+        analysis_line("3", "Red Flag” and red-flag.", [(0, 9, "Slogans"), (14, 22, "Slogans")], source="Daily"),
+        analysis_line("4", "!!! and ???", [(0, 3, "Loaded_Language"), (8, 11, "Doubt")], source="Daily"),
+    ]
+    path = tmp_path / "out.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (daily,) = collect(path, "source")
+    # One place with two techniques counts once; "a one-off" is flagged once; punctuation alone is no phrase.
+    assert daily.phrases == Counter({"red flag": 4})
+
+
+def test_each_group_shows_its_spread_and_its_articles_rates(tmp_path: Path):
+    text = " ".join(["word"] * 100)
+    spans_per_article = [0, 1, 1, 2, 10]
+    rows = [
+        analysis_line(str(k), text, [(0, 4, "Loaded_Language")] * n, source="Daily")
+        for k, n in enumerate(spans_per_article)
+    ]
+    path = tmp_path / "out.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (daily,) = collect(path, "source")
+    assert daily.spread == (0.0, 10.0, 10.0, 20.0, 100.0)  # per 1,000 words: least, quartiles, most
+    assert daily.rates == [0.0, 10.0, 10.0, 20.0, 100.0]
+    assert daily.spans_per_1000_words == pytest.approx(28.0)
+    assert [(a.id, a.count, a.spans_per_1000_words) for a in daily.top_articles][:2] == [
+        ("4", 10, 100.0),
+        ("3", 2, 20.0),
+    ]
+    page = render_html([daily], "source")
+    chart = page[page.index("<svg") : page.index("</svg>")]
+    assert chart.count("<circle") == 5 and "<rect" in chart and '<a href="#group-0">' in chart
+    assert "<td>10</td><td>100.0</td>" in page  # the article's row: its spans and its rate
+
+
+def test_the_report_paints_techniques_in_the_catalogues_colours(timeline: Path):
+    page = render_html(collect(timeline, "source", "month"), "source", "month")
+    colours = set(re.findall(r"#[0-9a-fA-F]{6}\b", page))
+    assert colours and colours <= {t.colour for t in TECHNIQUES}
+
+
+def test_the_report_fits_a_phone(chromium, tmp_path: Path):
+    long = "A-very-long-source-name-without-any-space-" * 3
+    rows = [
+        analysis_line(
+            str(k),
+            "Shameful plan. Calm words here.",
+            [(0, 8, "Loaded_Language")],
+            source=source,
+            date=f"2026-0{k % 3 + 1}-01",
+        )
+        for k, source in enumerate(["Daily", "Weekly", long] * 4)
+    ]
+    path = tmp_path / "out.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    page = chromium.new_page()
+    try:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.set_content(render_html(collect(path, "source", "month"), "source", "month"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        page.close()
+
+
 def test_a_broken_json_line_is_named(tmp_path: Path):
     path = tmp_path / "out.jsonl"
     good = analysis_line("1", "Calm words.", [])
@@ -180,7 +247,12 @@ def test_report_command_reads_parquet_parts(analyses: Path, tmp_path: Path):
     assert missing.exit_code == 1 and "nothing.jsonl: no such file or folder" in missing.output
 
 
-texts = st.text(alphabet=st.sampled_from(list("abÁé \n\t\u00a0\u2028\x0b.")), min_size=1, max_size=30)
+def phrase(text: str) -> str:
+    """What the report takes for a phrase: its words in lower case, apostrophes made straight."""
+    return " ".join(re.findall(r"[^\W_]+(?:'[^\W_]+)*", re.sub("[’‘ʼ]", "'", text.lower())))
+
+
+texts = st.text(alphabet=st.sampled_from(list("abÁé \n\t\u00a0\u2028\x0b.'’“”")), min_size=1, max_size=30)
 analysis_rows = st.lists(
     st.tuples(st.sampled_from(["Daily", "Weekly", ""]), texts, st.lists(st.sampled_from(TECHNIQUE_NAMES), max_size=3)),
     min_size=1,
@@ -202,7 +274,7 @@ def test_duckdb_aggregates_agree_with_python(tmp_path_factory, generated, words_
         group["articles"] += 1
         group["words"] += len(text.split())
         group["techniques"].update(techniques)
-        group.setdefault("phrases", Counter()).update(" ".join(text.lower().split()) for _ in techniques)
+        group.setdefault("phrases", Counter()).update([phrase(text)] if techniques else [])  # one place each
     path = tmp_path_factory.mktemp("report") / "out.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     groups = {g.name: g for g in collect(path, "source")}
@@ -211,16 +283,20 @@ def test_duckdb_aggregates_agree_with_python(tmp_path_factory, generated, words_
         got = groups[name]
         assert (got.articles, got.words) == (want["articles"], want["words"])
         assert +got.techniques == +want["techniques"]
-        phrases = want.get("phrases", Counter())
-        assert len(got.phrases) == min(TOP_PHRASES, len(+phrases))
-        assert all(phrases[p] == n for p, n in got.phrases.items())
-        assert all(n <= min(got.phrases.values()) for p, n in phrases.items() if p not in got.phrases)
+        recurring = Counter({p: n for p, n in want.get("phrases", Counter()).items() if p and n >= 2})
+        assert len(got.phrases) == min(TOP_PHRASES, len(recurring))
+        assert all(recurring[p] == n for p, n in got.phrases.items())
+        assert all(n <= min(got.phrases.values()) for p, n in recurring.items() if p not in got.phrases)
 
 
 def test_csv_cells_never_start_a_formula(tmp_path: Path):
     text = '=HYPERLINK("http://x.test","y") is loaded.'
     sources = ['=cmd|"/c calc"!A1', "+1+1", "-2", "@SUM(A1)", "Plain"]
-    rows = [analysis_line(str(i), text, [(0, 10, "Loaded_Language")], source=s) for i, s in enumerate(sources)]
+    rows = [
+        analysis_line(f"{i}{k}", text, [(0, 10, "Loaded_Language")], source=s)
+        for i, s in enumerate(sources)
+        for k in "ab"
+    ]
     path = tmp_path / "out.jsonl"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     with (tmp_path / "r.csv").open("w", newline="", encoding="utf-8") as out:
@@ -229,7 +305,7 @@ def test_csv_cells_never_start_a_formula(tmp_path: Path):
     cells = [row[column] for row in table for column in ("group", "top_phrases")]
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
     assert sorted(row["group"] for row in table) == sorted(["'" + s for s in sources[:4]] + ["Plain"])
-    assert table[0]["top_phrases"] == "'=hyperlink (1)"
+    assert table[0]["top_phrases"] == "hyperlink (2)"  # a phrase is its words: no "=" to start with
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ TOP_PHRASES = 8
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheet programs would run as a formula
 TOP_ARTICLES = 5  # articles listed per group, those with the most spans
 TOP_SPANS = 3  # spans shown per listed article, the surest
+STRIP_ARTICLES = 60  # a group of at most this many articles shows each as a dot beside its box
 MEMORY_LIMIT = "600MB"
 PERIOD_FORMATS = {"week": "%Y-%m-%d", "month": "%Y-%m"}  # a week is named by its Monday
 JSON_COLUMNS = {
@@ -35,11 +36,18 @@ JSON_COLUMNS = {
     "url": "VARCHAR",
     "date": "VARCHAR",
     "article": "STRUCT(title VARCHAR, text VARCHAR)",
-    "spans": "STRUCT(technique VARCHAR, score DOUBLE, text VARCHAR)[]",
+    "spans": "STRUCT(start INTEGER, technique VARCHAR, score DOUBLE, text VARCHAR)[]",
     "summary": "STRUCT(sentences INTEGER, flagged_sentences INTEGER, words INTEGER)",
 }
 # What str.split() takes for white space, in RE2's terms: Unicode separators and these controls.
 WHITESPACE = r"\pZ\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f}\x{85}"
+WORD = r"[\pL\pN]"  # a letter or a digit, in RE2's terms
+# A flagged phrase as its words in lower case, apostrophes made straight: quotes, other punctuation and spacing
+# around them do not make `red flag`, `Red flag”` and `“red flag` three phrases.
+PHRASE = (
+    "array_to_string(regexp_extract_all(regexp_replace(lower(s.text), '[’‘ʼ]', '''', 'g'), "
+    f"'{WORD}+(?:''{WORD}+)*'), ' ')"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,12 @@ class ArticleLink:
     title: str
     url: str
     spans: list[tuple[str, str, float]]  # technique, text, score: the surest first
+    count: int = 0  # all its spans
+    words: int = 0
+
+    @property
+    def spans_per_1000_words(self) -> float:
+        return 1000 * self.count / self.words if self.words else 0.0
 
 
 @dataclass
@@ -59,8 +73,11 @@ class GroupStats:
     sentences: int = 0
     flagged_sentences: int = 0
     techniques: Counter = field(default_factory=Counter)
-    phrases: Counter = field(default_factory=Counter)
+    phrases: Counter = field(default_factory=Counter)  # phrases flagged in two places or more, and in how many
     top_articles: list[ArticleLink] = field(default_factory=list)
+    # Per article, spans per 1,000 words: least, lower quartile, median, upper quartile, most (articles with words).
+    spread: tuple[float, ...] = ()
+    rates: list[float] = field(default_factory=list)  # each article's, in groups of at most STRIP_ARTICLES
 
     @property
     def label(self) -> str:
@@ -187,21 +204,32 @@ def _aggregate(con: Any) -> dict[tuple[str, str], GroupStats]:
             "SELECT grp, period, count(*), sum(words), sum(sentences), sum(flagged) FROM base GROUP BY ALL"
         ).fetchall()
     }
-    spans = "(SELECT grp, period, unnest(spans) AS s FROM base)"
+    spans = "(SELECT grp, period, rowid AS article, unnest(spans) AS s FROM base)"
     for name, period, technique, count in con.execute(
         f"SELECT grp, period, s.technique, count(*) FROM {spans} GROUP BY ALL"
     ).fetchall():
         groups[(name, period)].techniques[technique] = count
+    # A place counts once however many techniques it has; a phrase found in one place only is no pattern.
     for name, period, phrase, count in con.execute(
         f"""SELECT grp, period, phrase, n FROM (
-                SELECT grp, period, count(*) AS n,
-                       trim(regexp_replace(lower(s.text), '[{WHITESPACE}]+', ' ', 'g')) AS phrase
-                FROM {spans} WHERE s.text IS NOT NULL GROUP BY ALL)
+                SELECT grp, period, {PHRASE} AS phrase, count(DISTINCT (article, s.start)) AS n
+                FROM {spans} WHERE regexp_matches(s.text, '{WORD}') GROUP BY ALL HAVING n >= 2)
             QUALIFY row_number() OVER (PARTITION BY grp, period ORDER BY n DESC, phrase) <= {TOP_PHRASES}"""
     ).fetchall():
         groups[(name, period)].phrases[phrase] = count
+    rated = "(SELECT grp, period, 1000 * len(spans) / words AS rate FROM base WHERE words > 0)"
+    for name, period, spread in con.execute(
+        f"SELECT grp, period, quantile_cont(rate, [0, 0.25, 0.5, 0.75, 1]) FROM {rated} GROUP BY ALL"
+    ).fetchall():
+        groups[(name, period)].spread = tuple(spread)
+    for name, period, rates in con.execute(
+        f"""SELECT grp, period, list(rate ORDER BY rate) FROM (
+                SELECT * FROM {rated} QUALIFY count(*) OVER (PARTITION BY grp, period) <= {STRIP_ARTICLES})
+            GROUP BY ALL"""
+    ).fetchall():
+        groups[(name, period)].rates = rates
     for name, period, top in con.execute(
-        f"""SELECT grp, period, max_by({{'id': id, 'title': title, 'url': url, 'spans': spans}},
+        f"""SELECT grp, period, max_by({{'id': id, 'title': title, 'url': url, 'spans': spans, 'words': words}},
                                        len(spans), {TOP_ARTICLES})
             FROM base GROUP BY ALL"""
     ).fetchall():
@@ -216,6 +244,8 @@ def _article_link(row: dict) -> ArticleLink:
         row["title"] or "",
         row["url"] or "",
         [(s["technique"], s["text"] or "", float(s["score"] or 0.0)) for s in surest],
+        len(row["spans"]),
+        int(row["words"]),
     )
 
 
@@ -262,7 +292,7 @@ def _inert(cell: str) -> str:
 
 
 def _by_outlet(groups: list[GroupStats]) -> list[GroupStats]:
-    """Per-period groups added up per outlet (phrases and articles are per period only)."""
+    """Per-period groups added up per outlet (phrases, articles and spreads are per period only)."""
     outlets: dict[str, GroupStats] = {}
     for g in groups:
         total = outlets.setdefault(g.name, GroupStats(g.name))
@@ -281,20 +311,57 @@ def _svg(label: str, width: int, height: int, body: str) -> str:
     )
 
 
-def _bar_chart(groups: list[GroupStats]) -> str:
-    """Spans per 1,000 words, one bar per group."""
-    width, row, label = 640, 26, 180
-    top = max((g.spans_per_1000_words for g in groups), default=1.0) or 1.0
-    bars = []
+def _chart_label(group: GroupStats, size: int = 28) -> str:
+    """A group's label cut to fit a chart's margin, the period kept whole."""
+    if len(group.label) <= size:
+        return group.label
+    period = group.label[len(group.name) :]
+    return f"{group.name[: size - len(period) - 1]}…{period}"
+
+
+def _spread_chart(groups: list[GroupStats]) -> str:
+    """Per group, how its articles spread: a box from the lower to the upper quartile of their spans per 1,000
+    words with the median across it, whiskers to the least and the most, a dot per article where there are
+    few, and a diamond at the group's rate (all its spans over all its words, the table's number). A group's
+    name links to its articles."""
+    width, row, label, right = 640, 28, 180, 50
+    top = max((v for g in groups for v in (*g.spread, g.spans_per_1000_words)), default=0.0) or 1.0
+
+    def x(rate: float) -> float:
+        return label + (width - label - right) * rate / top
+
+    rows = []
     for i, g in enumerate(groups):
-        length = (width - label - 60) * g.spans_per_1000_words / top
-        y = i * row
-        bars.append(
-            f'<text x="{label - 6}" y="{y + 17}" text-anchor="end">{escape(g.label[:28])}</text>'
-            f'<rect x="{label}" y="{y + 5}" width="{length:.1f}" height="16" fill="#4e79a7"/>'
-            f'<text x="{label + length + 6:.1f}" y="{y + 17}">{g.spans_per_1000_words:.1f}</text>'
+        y = i * row + row / 2
+        name = f'<text x="{label - 6}" y="{y + 4}" text-anchor="end">{escape(_chart_label(g))}</text>'
+        parts = [f'<a href="#group-{i}">{name}</a>']
+        if g.spread:
+            least, lower, median, upper, most = (round(x(v), 1) for v in g.spread)
+            whiskers = f"M{least},{y - 4}v8M{least},{y}H{lower}M{upper},{y}H{most}M{most},{y - 4}v8"
+            parts.append(
+                f'<path d="{whiskers}M{median},{y - 8}v16" stroke="currentColor" fill="none"/>'
+                f'<rect x="{lower}" y="{y - 8}" width="{upper - lower:.1f}" height="16" fill="none" '
+                'stroke="currentColor"/>'
+            )
+        parts += (
+            f'<circle cx="{x(rate):.1f}" cy="{y + (k % 5 - 2) * 2.5}" r="2.5" fill="currentColor" fill-opacity=".35"/>'
+            for k, rate in enumerate(g.rates)
         )
-    return _svg("Spans per 1,000 words", width, row * len(groups) + 6, "".join(bars))
+        rate = x(g.spans_per_1000_words)
+        parts.append(
+            f'<path d="M{rate:.1f},{y - 6}l6,6l-6,6l-6,-6z" fill="currentColor"/>'
+            f'<text x="{width - right + 8}" y="{y + 4}">{g.spans_per_1000_words:.1f}</text>'
+        )
+        quartiles = ", ".join(f"{v:.1f}" for v in g.spread) or "no words"
+        summary = f"{g.label}: {g.articles} articles; per article least, quartiles, most: {quartiles}"
+        rows.append(f"<g><title>{escape(summary)}</title>{''.join(parts)}</g>")
+    bottom = row * len(groups) + 4
+    axis = (
+        f'<path d="M{x(0)},{bottom}H{x(top):.1f}" stroke="currentColor" stroke-opacity=".4"/>'
+        f'<text x="{x(0)}" y="{bottom + 14}">0</text>'
+        f'<text x="{x(top):.1f}" y="{bottom + 14}" text-anchor="end">{top:.1f}</text>'
+    )
+    return _svg("Spans per 1,000 words, per article", width, bottom + 20, "".join(rows) + axis)
 
 
 def _mix_chart(groups: list[GroupStats]) -> str:
@@ -303,7 +370,7 @@ def _mix_chart(groups: list[GroupStats]) -> str:
     bars = []
     for i, g in enumerate(groups):
         x, y = float(label), i * row
-        bars.append(f'<text x="{label - 6}" y="{y + 17}" text-anchor="end">{escape(g.label[:28])}</text>')
+        bars.append(f'<text x="{label - 6}" y="{y + 17}" text-anchor="end">{escape(_chart_label(g))}</text>')
         for name, count in g.techniques.most_common():
             length = (width - label - 10) * count / (g.spans or 1)
             technique = get_technique(name)
@@ -336,7 +403,8 @@ def _series_chart(outlet: str, points: list[GroupStats]) -> str:
             f"<title>{escape(t.display_name)}</title></polyline>"
         )
     axis = (
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#999"/>'
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="currentColor" '
+        f'stroke-opacity=".4"/>'
         f'<text x="{left - 4}" y="14" text-anchor="end">{top:.1f}</text>'
         f'<text x="{left - 4}" y="{height - bottom}" text-anchor="end">0</text>'
     )
@@ -366,18 +434,24 @@ def _link(article: ArticleLink) -> str:
     return name
 
 
-def _articles_html(index: int, group: GroupStats) -> str:
-    items = "".join(
-        f"<li>{_link(a)} <small>({escape(a.id)})</small><ul>"
-        + "".join(
-            f'<li><mark style="background:{get_technique(t).colour}">{escape(text)}</mark> '
-            f"{escape(get_technique(t).display_name)} ({score:.2f})</li>"
-            for t, text, score in a.spans
-        )
-        + "</ul></li>"
-        for a in group.top_articles
+def _article_row(article: ArticleLink) -> str:
+    surest = "".join(
+        f'<li><mark style="background:{get_technique(t).colour}">{escape(text)}</mark> '
+        f"{escape(get_technique(t).display_name)} ({score:.2f})</li>"
+        for t, text, score in article.spans
     )
-    return f'<section id="group-{index}"><h3>{escape(group.label)}</h3><ol>{items}</ol></section>'
+    return (
+        f"<tr><td>{_link(article)} <small>({escape(article.id)})</small></td><td>{article.count}</td>"
+        f"<td>{article.spans_per_1000_words:.1f}</td><td><ul>{surest}</ul></td></tr>"
+    )
+
+
+def _articles_html(index: int, group: GroupStats) -> str:
+    return (
+        f'<section id="group-{index}"><h3>{escape(group.label)}</h3><div class="wide"><table>'
+        "<tr><th>article</th><th>spans</th><th>spans / 1,000 words</th><th>surest spans</th></tr>"
+        f"{''.join(map(_article_row, group.top_articles))}</table></div></section>"
+    )
 
 
 def render_html(groups: list[GroupStats], by: str, every: str | None = None) -> str:
@@ -404,17 +478,24 @@ def render_html(groups: list[GroupStats], by: str, every: str | None = None) -> 
 body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px solid #ddd; padding: .3rem .5rem;
 text-align: left; vertical-align: top; }} svg {{ max-width: 100%; height: auto; }}
+.wide {{ overflow-x: auto; }} td ul {{ margin: 0; padding-left: 1rem; }}
+svg a text {{ fill: LinkText; text-decoration: underline; }}
 ul.legend {{ display: flex; flex-wrap: wrap; gap: .3rem 1rem; list-style: none; padding: 0; }}
 ul.legend li span {{ display: inline-block; width: .9em; height: .9em; margin-right: .3em; border-radius: 2px; }}
 mark {{ color: #111; border-radius: 3px; padding: 0 2px; }}
 </style></head><body>
 <h1>{title}</h1>
 <p>{sum(g.articles for g in groups)} articles in {len(groups)} groups.</p>
-<h2>Spans per 1,000 words</h2>{_bar_chart(overall)}
+<h2>Spans per 1,000 words</h2>
+<p>Per article: the box holds the middle half of a group's articles, the line across it the median, the whiskers
+reach the least and the most, a dot is an article (in groups of up to {STRIP_ARTICLES}); the diamond and the number are
+the group's rate, all its spans over all its words. A group's name leads to its articles.</p>{_spread_chart(groups)}
 <h2>Techniques used</h2><ul class="legend">{legend}</ul>{_mix_chart(overall)}
 {series}
-<h2>Table</h2><table><tr><th>{escape(by)}</th>{period_header}<th>articles</th><th>words</th><th>spans</th>
-<th>spans / 1,000 words</th><th>sentences flagged</th><th>main techniques</th><th>frequent flagged phrases</th></tr>
-{rows}</table>
+<h2>Table</h2><div class="wide"><table><tr><th>{escape(by)}</th>{period_header}<th>articles</th><th>words</th>
+<th>spans</th><th>spans / 1,000 words</th><th>sentences flagged</th><th>main techniques</th>
+<th>frequent flagged phrases</th></tr>
+{rows}</table></div>
+<p>Frequent flagged phrases: those flagged in two places or more, counted by place, as their words in lower case.</p>
 <h2>Articles with the most spans</h2>{articles}</body></html>
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from propscope.document import Analysis, Span
+from propscope.document import Analysis, Evidence, Span
 from propscope.techniques import TECHNIQUES, get_technique
 
 # Scoped under .propscope, so the same rules style the page and an analysis shown in a notebook.
@@ -16,6 +16,7 @@ _STYLE = """
 .propscope article { white-space: pre-wrap; border: 1px solid #ddd; border-radius: 6px; padding: 1rem; }
 .propscope mark { color: #111; border-radius: 3px; padding: 0 1px; }
 .propscope mark.overlap { box-shadow: inset 0 -3px 0 #222; }
+.propscope mark.unsure { text-decoration: underline dashed; text-underline-offset: 4px; }
 .propscope .legend { display: flex; flex-wrap: wrap; gap: .5rem 1rem; margin: 1rem 0; padding: 0; list-style: none; }
 .propscope .swatch { display: inline-block; width: 1em; height: 1em; border-radius: 3px; vertical-align: -2px; }
 .propscope .bar { display: inline-block; height: .8em; border-radius: 2px; }
@@ -34,11 +35,52 @@ def _segments(text: str, spans: list[Span]) -> list[tuple[int, int, list[Span]]]
     return [(a, b, [s for s in spans if s.start < b and a < s.end]) for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
-def _tooltip(spans: list[Span]) -> str:
-    return "\n".join(
-        f"{get_technique(s.technique).display_name} ({s.score:.2f}): {get_technique(s.technique).definition}"
-        for s in spans
-    )
+def _paragraph(text: str, position: int) -> int:
+    """Which paragraph (non-blank line) ``position`` is in, as the page numbers the places a passage recurs."""
+    lines = text[:position].split("\n")
+    return sum(1 for line in lines[:-1] if line.strip()) + 1
+
+
+def _quoted(passage: str) -> str:
+    return f"“{passage if len(passage) <= 90 else passage[:89] + '…'}”"
+
+
+def _evidence_lines(evidence: Evidence, text: str) -> list[str]:
+    """The page's evidence, in words: each kind only where the analysis found some."""
+    kinds = [
+        ("Key words", ", ".join(_quoted(text[c.start : c.end]) for c in evidence.words)),
+        (
+            "Also at",
+            ", ".join(
+                f"{_quoted(text[c.start : c.end])} (paragraph {_paragraph(text, c.start)})" for c in evidence.repeats
+            ),
+        ),
+        ("Signals", ", ".join(evidence.signals)),
+        (
+            "Techniques weighed",
+            ", ".join(f"{get_technique(name).display_name} {p:.0%}" for name, p in evidence.techniques),
+        ),
+    ]
+    return [f"{kind}: {found}" for kind, found in kinds if found]
+
+
+def _technique_line(span: Span) -> str:
+    technique = get_technique(span.technique)
+    return f"{technique.display_name} [{technique.tag}] ({span.score:.2f}, {span.confidence}): {technique.definition}"
+
+
+def _tooltip(spans: list[Span], text: str) -> str:
+    """Per passage (spans of one passage share its evidence): each technique with its score, band and
+    definition, then the evidence; the passage quoted where a piece lies in several."""
+    passages: dict[tuple[int, int], list[Span]] = {}
+    for span in sorted(spans, key=lambda s: -s.score):
+        passages.setdefault((span.start, span.end), []).append(span)
+    blocks = []
+    for first, *others in passages.values():
+        quote = [_quoted(first.text_in(text))] if len(passages) > 1 else []
+        evidence = _evidence_lines(first.evidence, text) if first.evidence else []
+        blocks.append("\n".join([*quote, *map(_technique_line, (first, *others)), *evidence]))
+    return "\n\n".join(blocks)
 
 
 def article_html(analysis: Analysis) -> str:
@@ -50,10 +92,10 @@ def article_html(analysis: Analysis) -> str:
             pieces.append(chunk)
             continue
         top = max(covering, key=lambda s: s.score)
-        css = ' class="overlap"' if len(covering) > 1 else ""
+        classes = f"{top.confidence} overlap" if len(covering) > 1 else top.confidence
         pieces.append(
-            f'<mark{css} style="background:{get_technique(top.technique).colour}" '
-            f'title="{escape(_tooltip(covering))}">{chunk}</mark>'
+            f'<mark class="{classes}" style="background:{get_technique(top.technique).colour}" '
+            f'title="{escape(_tooltip(covering, text))}">{chunk}</mark>'
         )
     return "".join(pieces)
 
