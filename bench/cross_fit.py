@@ -28,7 +28,7 @@ from propscope.training.recipe import (
     encode_all,
     fold_figures,
     held_out_figures,
-    held_out_scores,
+    outcomes,
     score_figures,
 )
 
@@ -54,8 +54,8 @@ def main() -> None:
     decoding = choose_decoding(encoded, corpus.labels)
     figures = held_out_figures(encoded, decoding, corpus.labels)
     folds = fold_figures(encoded, corpus.labels)
-    scores, correct = held_out_scores(encoded, corpus.labels)
-    ranking = score_figures(scores, correct, fit_platt(scores, correct))
+    scores, peaks, correct = outcomes(encoded, corpus.labels)
+    ranking = score_figures(scores, peaks, correct, fit_platt(scores, correct, peaks))
     print(f"settings: {' '.join(args.overrides) or '(config as is)'}, naming by {args.naming}; decoding: {decoding}")
     print("| task | precision | recall | F1 | fold mean ± sd | per fold |\n|---|---|---|---|---|---|")
     for task, name in (("si", "span identification"), ("tc", "technique classification"), ("flc", "full task")):

@@ -28,6 +28,17 @@ def test_platt_scaling_recovers_a_known_curve_and_lowers_ece():
     assert expected_calibration_error(fitted.apply(raw), correct) < expected_calibration_error(raw, correct) / 3
 
 
+def test_the_peak_enters_the_curve_and_ranks_spans_the_raw_score_cannot():
+    rng = np.random.default_rng(1)
+    raw, peaks = rng.uniform(0.01, 0.99, 20_000), rng.uniform(0.5, 0.99, 20_000)
+    truth = Calibration(slope=0.4, intercept=-2.0, peak_slope=0.8)
+    correct = rng.uniform(size=raw.size) < truth.apply(raw, peaks)
+    fitted = fit_platt(raw, correct, peaks)
+    assert (fitted.slope, fitted.intercept, fitted.peak_slope) == pytest.approx((0.4, -2.0, 0.8), abs=0.1)
+    assert auroc(fitted.apply(raw, peaks), correct) > auroc(fit_platt(raw, correct).apply(raw), correct) + 0.02
+    assert fit_platt(raw, correct).peak_slope == 0.0  # without peaks: the raw score alone, as older models
+
+
 def test_identity_by_default():
     scores = np.array([0.2, 0.5, 0.8])
     assert np.allclose(Calibration().apply(scores), scores)

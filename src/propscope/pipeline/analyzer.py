@@ -13,7 +13,7 @@ from propscope.corpus.labels import Label
 from propscope.document import Analysis, Article, Span
 from propscope.errors import InputError, ModelError
 from propscope.model.ensemble import EnsembleModel, Model, load_model
-from propscope.model.inference import EncodedText, name_spans
+from propscope.model.inference import DetectedSpan, EncodedText, name_spans
 from propscope.pipeline.evidence import EvidenceFinder
 from propscope.pipeline.sentences import split_sentences
 
@@ -66,16 +66,26 @@ class Analyzer:
         spans = self._spans(encoded)
         return Analysis.build(article, spans, split_sentences(article.text), model=self.model.name)
 
-    def _spans(self, encoded: EncodedText) -> list[Span]:
+    def candidates(
+        self, encoded: EncodedText
+    ) -> tuple[list[DetectedSpan], np.ndarray, list[tuple[DetectedSpan, int, float]]]:
+        """The detected passages, their technique probabilities, and each passage with every technique it receives
+        and its raw score: what the calibration turns into a probability (and is fitted on)."""
         detected = self.model.detect(encoded)
         probabilities = self.model.classify(encoded, [(d.start, d.end) for d in detected])
-        named = name_spans(detected, probabilities, self.model.decoding)
-        scores = self.model.calibration.apply(np.array([raw for _, _, raw in named]))
+        return detected, probabilities, name_spans(detected, probabilities, self.model.decoding)
+
+    def _spans(self, encoded: EncodedText) -> list[Span]:
+        detected, probabilities, named = self.candidates(encoded)
+        raw, peaks = np.array([r for _, _, r in named]), np.array([d.peak for d, _, _ in named])
+        scores = self.model.calibration.apply(raw, peaks)
         techniques = self.model.techniques
         finder = EvidenceFinder(encoded.text, encoded.tokens, encoded.span_probability, techniques)
+        kept = {(d.start, d.end) for d, _, _ in named}
         evidence = {
             (d.start, d.end): finder.evidence(d.start, d.end, row)
             for d, row in zip(detected, probabilities, strict=True)
+            if (d.start, d.end) in kept
         }
         return [
             Span(d.start, d.end, techniques[k], max(round(float(score), 4), 0.0001), evidence[(d.start, d.end)])

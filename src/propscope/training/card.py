@@ -25,7 +25,8 @@ Created {meta["created"]} by {_command_text(meta, "propscope ensemble")} over th
 Every member reads the article; span probabilities are averaged, and technique probabilities too (those
 of the members with a verifier alone, where some have one); then spans are decoded with
 {_decoding_text(meta["decoding"])} (chosen on {_held_out_name(meta)}: {_chosen_figures(meta)} there). Scores
-are calibrated with Platt scaling on the same articles. {_calibration_text(meta)} It costs one encoder pass per
+are calibrated with Platt scaling on the same articles ({_curve_text(meta["calibration"])}).
+{_calibration_text(meta)} It costs one encoder pass per
 member, so it is slower than one model.
 
 ## Figures on {_held_out_name(meta)} (where every choice was made)
@@ -74,6 +75,12 @@ def _decoding_text(decoding: dict[str, Any]) -> str:
         steps.append(f"runs under {decoding['min_tokens']} tokens dropped")
     if decoding.get("peak"):
         steps.append(f"spans without a word piece at {decoding['peak']} or above dropped")
+    if decoding.get("line_break"):
+        steps.append(
+            f"spans cut at line breaks unless both sides reach {decoding['line_break']} (a piece so cut needs "
+            f"{decoding['piece_words']} words), and spans opening after a quotation mark run on to the closing one "
+            f"within {decoding['quote_words']} words"
+        )
     return steps[0] if len(steps) == 1 else f"{', '.join(steps[:-1])} and {steps[-1]}"
 
 
@@ -145,10 +152,20 @@ def _held_out_text(meta: dict[str, Any]) -> str:
     )
 
 
+def _curve_text(calibration: dict[str, float]) -> str:
+    text = f"slope {calibration['slope']:.3f}, intercept {calibration['intercept']:.3f}"
+    if calibration.get("peak_slope"):
+        text += f", and {calibration['peak_slope']:.3f} on the logit of the tagger's surest word piece in the span"
+    return text
+
+
 def _calibration_text(meta: dict[str, Any]) -> str:
     figures = meta["calibration_figures"]
     spans = figures.get("spans", figures.get("validation_spans"))
-    where = "held-out spans it was fitted on" if figures.get("measured_on") == "held_out" else "validation spans"
+    where = {
+        "held_out": "held-out spans it was fitted on",
+        "cross_validated": "validation spans, the curve fitted and scored five-fold by article",
+    }.get(figures.get("measured_on", ""), "validation spans")
     text = (
         f"Expected calibration error on the {spans} {where} (10 bins): "
         f"{figures['ece_before']:.4f} before, {figures['ece_after']:.4f} after."
@@ -172,12 +189,14 @@ def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
     if "verifier" in meta:
         v = meta["verifier"]
         threshold = meta["decoding"].get("technique_threshold", 0.0)
+        extra = max(threshold, meta["decoding"].get("extra_technique_threshold", 0.0))
         return (
             f"A second encoder of the same kind, the verifier (`verifier.onnx`), reads each candidate span and its "
             f"line as a sentence pair ({v['max_tokens']} word pieces) and gives, from its first state and "
             f"{len(meta['features'])} surface signals ({', '.join(meta['features'])}), a probability for each "
-            f'technique and for "no technique" (one softmax). The span receives every technique whose probability '
-            f"reaches {threshold} (chosen with the decoding), as separate spans, and none where no technique does. "
+            f'technique and for "no technique" (one softmax). The span receives its most probable technique where '
+            f"that reaches {threshold} (chosen with the decoding) and every further one reaching {extra}, as "
+            "separate spans, and none where no technique does. "
             "A span's score is that probability"
         )
     return (
@@ -287,9 +306,8 @@ Techniques Corpus and names the technique. One encoder reads the article in over
 a BIO tagger gives each word piece the probability of lying in a technique span ({_merge_text(m)}), and spans are
 decoded with {_decoding_text(meta["decoding"])} (chosen on
 {_held_out_name(meta)}: {_chosen_figures(meta)} there). {_naming_text(meta, m)}, mapped through Platt scaling
-fitted on {_held_out_name(meta)} (slope {meta["calibration"]["slope"]:.3f}, intercept
-{meta["calibration"]["intercept"]:.3f}) so that it reads as the probability that the span overlaps a gold span of
-that technique. {_calibration_text(meta)}
+fitted on {_held_out_name(meta)} ({_curve_text(meta["calibration"])}) so that it reads as the probability
+that the span overlaps a gold span of that technique. {_calibration_text(meta)}
 
 ## Files
 {files}, `classifier.npz`, `tokenizer.json`, `meta.json` (all settings and figures). Total {size_mb:.1f} MB.

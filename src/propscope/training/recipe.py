@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from propscope.corpus.labels import Label
-from propscope.document import Article
+from propscope.document import Article, Span
 from propscope.errors import InputError
 from propscope.metrics import SearchScorer
 from propscope.model.calibration import Calibration, auroc, expected_calibration_error, fit_platt, span_outcomes
@@ -174,22 +174,24 @@ def fold_figures(held_out: Encoded, labels: dict[str, list[Label]]) -> dict[str,
     return summary
 
 
-def _outcomes(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [
-        pair
-        for model, article, encoding in encoded
-        for pair in span_outcomes(
-            article.id, Analyzer(model).analyze(article, encoding).spans, labels.get(article.id, [])
-        )
-    ]
-    scores, correct = zip(*pairs, strict=True) if pairs else ((), ())
-    return np.asarray(scores, dtype=np.float64), np.asarray(correct, dtype=bool)
+def outcomes(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw scores, peaks and correctness of every span the models give the encoded articles."""
+    scores, peaks, correct = [], [], []
+    for model, article, encoding in encoded:
+        _, _, named = Analyzer(model).candidates(encoding)
+        spans = [Span(d.start, d.end, model.techniques[k], raw) for d, k, raw in named]
+        correct += [right for _, right in span_outcomes(article.id, spans, labels.get(article.id, []))]
+        scores += [raw for _, _, raw in named]
+        peaks += [d.peak for d, _, _ in named]
+    return np.asarray(scores, dtype=np.float64), np.asarray(peaks, dtype=np.float64), np.asarray(correct, dtype=bool)
 
 
-def score_figures(scores: np.ndarray, correct: np.ndarray, calibration: Calibration) -> dict[str, Any]:
+def score_figures(
+    scores: np.ndarray, peaks: np.ndarray, correct: np.ndarray, calibration: Calibration
+) -> dict[str, Any]:
     """How well calibrated scores read as probabilities (ECE before and after) and how they rank spans: the
     area under the ROC curve for "overlaps a gold span of its technique" and the precision of spans over 0.5."""
-    calibrated = calibration.apply(scores)
+    calibrated = calibration.apply(scores, peaks)
     over = calibrated > 0.5
     return {
         "spans": len(scores),
@@ -208,21 +210,13 @@ def fit_calibration(
     validation split where the model did not train on it, else on the held-out spans the curve was fitted to."""
     for model, _, _ in held_out:
         model.decoding = decoding
-    scores, correct = held_out_scores(held_out, corpus.labels)
-    calibration = fit_platt(scores, correct)
+    scores, peaks, correct = outcomes(held_out, corpus.labels)
+    calibration = fit_platt(scores, correct, peaks)
     if corpus.validation:
         shipped = load_model(directory)
-        shipped.calibration = Calibration()
-        scores, correct = _outcomes(encode_all([(shipped, corpus.validation)]), corpus.labels)
+        scores, peaks, correct = outcomes(encode_all([(shipped, corpus.validation)]), corpus.labels)
     measured_on = "validation" if corpus.validation else "held_out"
-    return calibration, {"measured_on": measured_on, **score_figures(scores, correct, calibration)}
-
-
-def held_out_scores(held_out: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray]:
-    """Raw scores of the held-out spans (the models' calibration set aside) and whether each is right."""
-    for model, _, _ in held_out:
-        model.calibration = Calibration()
-    return _outcomes(held_out, labels)
+    return calibration, {"measured_on": measured_on, **score_figures(scores, peaks, correct, calibration)}
 
 
 def _validate(directory: Path, corpus: Corpus) -> Evaluation:
