@@ -57,6 +57,17 @@ def validation_articles(data: Path) -> list[Article]:
     return load_articles(data / "train-articles", set(read_ids(data / "splits" / "validation-ids.txt")))
 
 
+def model_on_validation(description: str | None) -> tuple[Analyzer, list[Article], list]:
+    """For scripts that judge one model (``--model``) on the validation split: the model, articles and gold labels."""
+    parser = parser_with_data(description)
+    parser.add_argument("--model", default="default")
+    args = parser.parse_args()
+    articles = validation_articles(args.data)
+    ids = {a.id for a in articles}
+    gold = [g for g in read_labels(args.data / "train-task-flc-tc.labels") if g.article_id in ids]
+    return Analyzer.load(args.model, threads=args.threads), articles, gold
+
+
 def main() -> None:
     parser = parser_with_data(__doc__)
     parser.add_argument("--model", default="default")

@@ -12,22 +12,14 @@ model whose verifier did not learn from the validation articles (a model trained
 
 from __future__ import annotations
 
-from benchmark import parser_with_data, validation_articles
+from benchmark import model_on_validation
 
-from propscope.corpus import read_labels
 from propscope.corpus.labels import Label
 from propscope.metrics import full_task
-from propscope.pipeline.analyzer import Analyzer
 
 
 def main() -> None:
-    parser = parser_with_data(__doc__)
-    parser.add_argument("--model", default="default")
-    args = parser.parse_args()
-    analyzer = Analyzer.load(args.model, threads=args.threads)
-    articles = validation_articles(args.data)
-    ids = {a.id for a in articles}
-    gold = [g for g in read_labels(args.data / "train-task-flc-tc.labels") if g.article_id in ids]
+    analyzer, articles, gold = model_on_validation(__doc__)
     multi: list[Label] = []
     single: dict[tuple[str, int, int], tuple[float, str]] = {}
     for article in articles:

@@ -17,13 +17,13 @@ import numpy as np
 from benchmark import validation_articles
 
 from propscope.corpus import read_labels
-from propscope.model.calibration import auroc, expected_calibration_error, fit_platt
+from propscope.model.calibration import fit_platt
 from propscope.model.ensemble import load_model
 from propscope.model.inference import Decoding
 from propscope.pipeline.analyzer import Analyzer
 from propscope.training.card import ensemble_card, model_card
 from propscope.training.evaluation import evaluate_encoded
-from propscope.training.recipe import outcomes
+from propscope.training.recipe import outcomes, ranking_figures
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = REPO / "src" / "propscope" / "resources" / "models"
@@ -35,16 +35,7 @@ def cross_validated(scores: np.ndarray, peaks: np.ndarray, correct: np.ndarray, 
     for fold in range(5):
         fit, held = article % 5 != fold, article % 5 == fold
         predicted[held] = fit_platt(scores[fit], correct[fit], peaks[fit]).apply(scores[held], peaks[held])
-    over = predicted > 0.5
-    return {
-        "measured_on": "cross_validated",
-        "spans": len(scores),
-        "ece_before": round(expected_calibration_error(scores, correct), 4),
-        "ece_after": round(expected_calibration_error(predicted, correct), 4),
-        "auroc": round(auroc(predicted, correct), 4),
-        "spans_over_half": int(over.sum()),
-        "precision_over_half": round(float(correct[over].mean()), 4) if over.any() else 0.0,
-    }
+    return {"measured_on": "cross_validated"} | ranking_figures(scores, predicted, correct)
 
 
 def refit(name: str, stand_in: Path, articles: list, labels: dict) -> None:

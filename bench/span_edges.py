@@ -17,10 +17,8 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from benchmark import parser_with_data, validation_articles
+from benchmark import model_on_validation
 
-from propscope.corpus import read_labels
-from propscope.pipeline.analyzer import Analyzer
 from propscope.pipeline.evidence import EvidenceFinder
 from propscope.training.evaluation import evaluate_encoded
 
@@ -34,14 +32,8 @@ def crossings(spans: list[tuple[str, int, int]], texts: dict[str, str]) -> tuple
 
 
 def main() -> None:
-    parser = parser_with_data(__doc__)
-    parser.add_argument("--model", default="default")
-    args = parser.parse_args()
-    analyzer = Analyzer.load(args.model, threads=args.threads)
-    articles = validation_articles(args.data)
+    analyzer, articles, gold = model_on_validation(__doc__)
     texts = {a.id: a.text for a in articles}
-    ids = set(texts)
-    gold = [g for g in read_labels(args.data / "train-task-flc-tc.labels") if g.article_id in ids]
     encoded = [(analyzer, a, analyzer.model.encode(a.text)) for a in articles]
 
     shipped = analyzer.model.decoding

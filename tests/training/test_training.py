@@ -26,7 +26,13 @@ from propscope.training.config import (  # noqa: E402
     VerifierConfig,
 )
 from propscope.training.loop import MEME_FILES, load_corpus  # noqa: E402
-from propscope.training.recipe import add_verifier, build_ensemble, cross_fitted_models, train  # noqa: E402
+from propscope.training.recipe import (  # noqa: E402
+    add_verifier,
+    build_ensemble,
+    cross_fitted_models,
+    train,
+    train_with_stand_in,
+)
 
 
 def tiny_memes(folder: Path) -> Path:
@@ -296,8 +302,9 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     )
     tagger = train(tagger_config, progress=lambda line: None)
     config = verifier_config(tiny_corpus, tmp_path / "v" / "model")
+    trained_on_all = train(config, progress=lambda line: None)
     with pytest.raises(InputError, match="training split alone"):
-        add_verifier(config, train(config, progress=lambda line: None), progress=lambda line: None)
+        add_verifier(config, trained_on_all, progress=lambda line: None)
     directory = add_verifier(config, tagger, progress=lambda line: None, command="propscope train --tagger x")
     assert (directory / "encoder.onnx").read_bytes() == (tagger / "encoder.onnx").read_bytes()
     meta = json.loads((directory / "meta.json").read_text("utf-8"))
@@ -323,6 +330,17 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     meta = json.loads((pair / "meta.json").read_text("utf-8"))
     assert meta["chosen_on"].startswith("the 2 validation articles") and meta["validation"] == {}
     assert "Validation figures" not in (pair / "MODEL_CARD.md").read_text("utf-8")
+
+    # networks trained on every article, every choice made by the stand-in that left the validation split out
+    with pytest.raises(InputError, match="training split alone"):
+        train_with_stand_in(config, trained_on_all, progress=lambda line: None)
+    whole = train_with_stand_in(
+        replace(config, export=replace(config.export, output=str(tmp_path / "all"))), chooser, lambda line: None
+    )
+    meta = json.loads((whole / "meta.json").read_text("utf-8"))
+    assert meta["train_articles"] == 4 and meta["chosen_on"].startswith("the 2 validation articles, read by a stand-in")
+    assert meta["calibration"] and meta["decoding"]["technique_threshold"] and (whole / "verifier.onnx").exists()
+    assert load_model(whole).multi_label
 
 
 def test_imported_corpus_folders_join_the_training_articles(tiny_corpus: Path, tmp_path: Path):

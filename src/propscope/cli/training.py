@@ -42,6 +42,7 @@ def _command_line(*words: str | Path, overrides: list[str] | None) -> str:
         "propscope train --config configs/default.toml -o runs/default",
         "propscope train --config configs/default.toml --set training.epochs=10 -o runs/try",
         "propscope train --config configs/default.toml --tagger src/propscope/resources/models/default -o runs/default",
+        "propscope train --config configs/default.toml --stand-in runs/default.work/chooser -o runs/all",
     )
 )
 @reports_errors
@@ -56,16 +57,29 @@ def train(
             help="Keep this model folder's tagger (trained on the training split) and train only the verifier.",
         ),
     ] = None,
+    stand_in: Annotated[
+        Path | None,
+        typer.Option(
+            "--stand-in",
+            help="Train on the whole pool; make every choice on the validation split as this model (trained on "
+            "the training split) reads it.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model from a configuration file (needs the train extra)."""
     from propscope.training.config import load_config, with_overrides
 
     extra = [f"export.output={str(output)!r}"] if output is not None else []
     settings = with_overrides(load_config(config), [*(overrides or []), *extra])
+    if tagger is not None and stand_in is not None:
+        raise InputError("--tagger keeps a tagger and --stand-in trains one: name one of them")
     words = ["--config", config, *(["-o", output] if output else []), *(["--tagger", tagger] if tagger else [])]
+    words += ["--stand-in", stand_in] if stand_in else []
     command = _command_line("train", *words, overrides=overrides)
     if tagger is not None:
         directory = _recipe().add_verifier(settings, tagger, progress=_progress, command=command)
+    elif stand_in is not None:
+        directory = _recipe().train_with_stand_in(settings, stand_in, progress=_progress, command=command)
     else:
         directory = _recipe().train(settings, progress=_progress, command=command)
     stderr.print(f"model written to {directory}")

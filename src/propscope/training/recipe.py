@@ -191,11 +191,14 @@ def score_figures(
 ) -> dict[str, Any]:
     """How well calibrated scores read as probabilities (ECE before and after) and how they rank spans: the
     area under the ROC curve for "overlaps a gold span of its technique" and the precision of spans over 0.5."""
-    calibrated = calibration.apply(scores, peaks)
+    return ranking_figures(scores, calibration.apply(scores, peaks), correct)
+
+
+def ranking_figures(raw: np.ndarray, calibrated: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
     over = calibrated > 0.5
     return {
-        "spans": len(scores),
-        "ece_before": round(expected_calibration_error(scores, correct), 4),
+        "spans": len(raw),
+        "ece_before": round(expected_calibration_error(raw, correct), 4),
         "ece_after": round(expected_calibration_error(calibrated, correct), 4),
         "auroc": round(auroc(calibrated, correct), 4),
         "spans_over_half": int(over.sum()),
@@ -377,6 +380,19 @@ def _choose_precision(
 TAGGER_FILES = (ENCODER_FILE, CLASSIFIER_FILE, TOKENIZER_FILE)
 
 
+def _require_training_split(meta: dict[str, Any], folder: Path, role: str) -> None:
+    """Choices are made on the validation split: a model that learned from it cannot make them."""
+    if meta.get("config", {}).get("data", {}).get("pool", "train") != "train":
+        raise InputError(f"{folder}: {role} must be trained on the training split alone (data.pool = train)")
+
+
+def _pool_and_split(config: Config) -> tuple[Corpus, Corpus, Path]:
+    """The configuration's pool (what ships trains on), the fixed split (where choices are made), the work folder."""
+    output = Path(config.export.output)
+    split = load_corpus(with_overrides(config, ["data.pool=train"]))
+    return load_corpus(config), split, output.parent / f"{output.name}.work"
+
+
 def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
     """A model that keeps a trained tagger's networks and adds a verifier trained on the configuration's pool.
 
@@ -386,12 +402,9 @@ def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] =
     and no tagger, which is what a CPU affords where retraining the taggers fold by fold does not.
     """
     base = OnnxModel(tagger)
-    if base.meta.get("config", {}).get("data", {}).get("pool", "train") != "train":
-        raise InputError(f"{tagger}: the tagger must be trained on the training split alone (data.pool = train)")
-    corpus = load_corpus(config)
-    split = load_corpus(with_overrides(config, ["data.pool=train"]))
+    _require_training_split(base.meta, tagger, "the tagger")
+    corpus, split, work = _pool_and_split(config)
     output = Path(config.export.output)
-    work = output.parent / f"{output.name}.work"
     held_out_verifier = verifier_for(config, split.train, split.labels, work / "fixed-split", progress)
     shipped_verifier = verifier_for(config, corpus.train, corpus.labels, work / "verifier", progress)
     meta = {k: v for k, v in base.meta.items() if k not in ("validation", "calibration", "calibration_figures")}
@@ -416,6 +429,44 @@ def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] =
         write_meta(directory, meta)
     held_out = encode_all([(OnnxModel(chooser), split.validation)])
     meta.update(_choose_reading(held_out, split.labels, progress))
+    calibrate_and_document(output, held_out, replace(split, validation=[]), meta, progress)
+    return output
+
+
+def train_with_stand_in(
+    config: Config, stand_in: Path, progress: Callable[[str], None] = log.info, command: str = ""
+) -> Path:
+    """Networks trained on the whole pool, every reading choice made by a stand-in that left the validation split out.
+
+    Cross-fitting the taggers costs hours on a CPU; a stand-in costs nothing more than the model it already is:
+    a tagger and a verifier trained on the training split alone (``add_verifier`` writes one as
+    ``<output>.work/chooser``) read the validation articles unseen, and the decoding, the technique threshold and
+    the calibration chosen there go to the networks that then train on every article.
+    """
+    reader = load_model(stand_in)
+    _require_training_split(reader.meta, stand_in, "a stand-in")
+    corpus, split, work = _pool_and_split(config)
+    output = Path(config.export.output)
+    fp32 = work / "fp32"
+    meta = _base_meta(config) | {
+        "train_articles": len(corpus.train),
+        "dev_articles": 0,
+        "held_out_articles": len(split.validation),
+        "chosen_on": f"the {len(split.validation)} validation articles, read by a stand-in that had not seen them",
+        "stand_in": {"created": reader.meta.get("created"), "command": reader.meta.get("command")},
+    }
+    if _trained_alike(_exported_meta(fp32), meta):
+        progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
+    else:
+        train_and_export(config, corpus, fp32, meta, progress)
+    held_out = encode_all([(reader, split.validation)])
+    meta.update(command=command, **_choose_reading(held_out, split.labels, progress))
+    write_meta(fp32, meta)
+    precision, _ = _choose_precision(config, replace(corpus, validation=[]), work, progress)
+    meta["precision"] = precision
+    if output.exists():
+        shutil.rmtree(output)
+    shutil.copytree(work / precision, output)
     calibrate_and_document(output, held_out, replace(split, validation=[]), meta, progress)
     return output
 
