@@ -373,8 +373,19 @@ def test_text_without_colour_numbers_every_span_and_explains_it(tmp_path: Path, 
         assert shown.count(marker) == 2  # in the text, right after the span, and in the listing
         heading = f"{get_technique(span['technique']).display_name}  {span['score']:.2f} {span['confidence']}"
         assert re.search(re.escape(marker) + r" +" + re.escape(heading), shown)
-    assert "key words: “Honest” 0.87" in shown and "signals: in the title" in shown
-    assert "recurs: “betrayal of” (line 7)" in shown and "also weighed: Exaggeration or minimisation 0.13" in shown
+    for span in spans:  # each entry explains its span with the evidence of the JSON output
+        evidence = span["evidence"]
+        words = ", ".join(f"“{w['text']}” {w['weight']:.2f}" for w in evidence["words"])
+        assert f"key words: {words}" in shown
+        if evidence["signals"]:
+            assert f"signals: {', '.join(evidence['signals'])}" in shown
+        if evidence["repeats"]:
+            assert f"recurs: “{evidence['repeats'][0]['text']}” (line" in shown
+        weighed = [t for t in evidence["techniques"] if t["technique"] != span["technique"]]
+        if weighed:
+            name = get_technique(weighed[0]["technique"]).display_name
+            assert f"also weighed: {name} {weighed[0]['probability']:.2f}" in shown
+    assert all(any(s["evidence"][kind] for s in spans) for kind in ("signals", "repeats"))  # not vacuous
 
 
 def test_analyze_shows_progress_only_where_stderr_is_a_terminal(folder: Path, monkeypatch):

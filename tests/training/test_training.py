@@ -302,7 +302,8 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     )
     tagger = train(tagger_config, progress=lambda line: None)
     config = verifier_config(tiny_corpus, tmp_path / "v" / "model")
-    trained_on_all = train(config, progress=lambda line: None)
+    pooled = replace(config, export=replace(config.export, output=str(tmp_path / "v" / "pooled")))
+    trained_on_all = train(pooled, progress=lambda line: None)
     with pytest.raises(InputError, match="training split alone"):
         add_verifier(config, trained_on_all, progress=lambda line: None)
     directory = add_verifier(config, tagger, progress=lambda line: None, command="propscope train --tagger x")
