@@ -342,6 +342,7 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     assert meta["train_articles"] == 4 and meta["chosen_on"].startswith("the 2 validation articles, read by a stand-in")
     assert meta["calibration"] and meta["decoding"]["technique_threshold"] and (whole / "verifier.onnx").exists()
     assert load_model(whole).multi_label
+    assert "read by a stand-in that had not seen them: a tagger and a verifier" in (whole / "MODEL_CARD.md").read_text()
 
 
 def test_imported_corpus_folders_join_the_training_articles(tiny_corpus: Path, tmp_path: Path):

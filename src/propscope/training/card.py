@@ -138,6 +138,12 @@ def _held_out_networks(meta: dict[str, Any]) -> str:
 
 def _held_out_text(meta: dict[str, Any]) -> str:
     folds = meta["config"]["data"].get("folds", 0)
+    if "stand_in" in meta:
+        return (
+            "The span decoding, the technique thresholds and the score calibration were chosen on "
+            f"{meta['chosen_on']}: a tagger and a verifier trained on the training split alone, made by "
+            f"{_command_text(meta['stand_in'], 'propscope train')}."
+        )
     if folds:
         return (
             f"The span decoding and the score calibration were chosen by cross-fitting: {folds} networks of the "
