@@ -117,3 +117,47 @@ def chromium(tmp_path_factory):
         )
         yield context
         context.close()
+
+
+@pytest.fixture
+def tiny_installed_encoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A 2-layer MPNet, installed the way the base-size encoder is: three fake packages, each holding one slice
+    of a zip of its folder, found on ``sys.path``; registered as encoder "tiny" with its SHA-256, and a cache of
+    its own (``PROPSCOPE_CACHE``)."""
+    import hashlib
+    import shutil
+    import zipfile
+
+    from transformers import MPNetConfig, MPNetModel
+
+    from propscope.model import encoders
+    from propscope.model.encoders import Encoder, encoder_folder
+
+    folder = tmp_path / "tiny-encoder" / "tiny"
+    config = MPNetConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
+    MPNetModel(config).save_pretrained(str(folder))
+    shutil.copyfile(encoder_folder("all-MiniLM-L6-v2") / "tokenizer.json", folder / "tokenizer.json")
+    archive = tmp_path / "tiny.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in sorted(folder.iterdir()):
+            out.write(path, f"tiny/{path.name}")
+    data = archive.read_bytes()
+    site = tmp_path / "site"
+    packages = []
+    third = len(data) // 3 + 1
+    for k in range(3):
+        package, member = f"tiny-part-00{k + 1}", f"tiny-part_00{k + 1}/input/tiny.zip.00{k + 1}"
+        (site / member).parent.mkdir(parents=True)
+        (site / member).write_bytes(data[k * third : (k + 1) * third])
+        info = site / f"tiny_part_00{k + 1}-0.0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.0.1\n", encoding="utf-8")
+        (info / "RECORD").write_text(f"{member},,\n", encoding="utf-8")
+        packages.append(package)
+    monkeypatch.syspath_prepend(str(site))
+    digest = hashlib.sha256(data).hexdigest()
+    monkeypatch.setitem(encoders.ENCODERS, "tiny", Encoder("tiny", "a tiny MPNet", tuple(packages), digest, "accurate"))
+    monkeypatch.setenv("PROPSCOPE_CACHE", str(tmp_path / "cache"))
+    return "tiny"

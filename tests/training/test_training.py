@@ -230,16 +230,18 @@ def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path,
 def test_the_exported_model_reads_like_the_torch_network(tiny_corpus: Path, tmp_path: Path):
     import torch
 
+    from propscope.model.encoders import encoder_folder
     from propscope.model.features import ArticleSignals
     from propscope.model.inference import OnnxModel
+    from propscope.training.config import TAGGER_ENCODER
     from propscope.training.export import export_model
-    from propscope.training.loop import encoder_directory, train_network
+    from propscope.training.loop import train_network
 
     base = tiny_config(tiny_corpus, tmp_path / "model")
     config = replace(base, training=replace(base.training, epochs=1))
     network = train_network(config, load_corpus(config), progress=lambda line: None)
     meta = {"window_tokens": 32, "stride": 16, "techniques": list(TECHNIQUE_NAMES), "config": config.to_dict()}
-    export_model(network, encoder_directory(), tmp_path / "exported", meta)
+    export_model(network, encoder_folder(TAGGER_ENCODER), tmp_path / "exported", meta)
     model = OnnxModel(tmp_path / "exported")
 
     text = "Jobs first\n\nJOBS FIRST, they chanted. Jobs first!\nCan we trust the mayor?\n"

@@ -1,5 +1,6 @@
 """An ensemble of networks trained with different seeds: span and technique probabilities averaged (technique
-probabilities of the members with a verifier only, where there are such).
+probabilities of the members with a verifier only, where there are such), or its own verifier naming techniques
+where its folder holds one.
 
 It behaves like one ``OnnxModel`` (encode, detect, classify), so the pipeline does not know the
 difference. Members share the tokenizer and windows; its folder's ``meta.json`` names them
@@ -28,6 +29,7 @@ from propscope.model.inference import (
     OnnxModel,
     decode_spans,
 )
+from propscope.model.verifier import find_verifier
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,13 @@ class EnsembleEncoded(EncodedText):
 
 
 class EnsembleModel:
-    def __init__(self, members: list[OnnxModel], meta: dict[str, Any] | None = None, directory: Path | None = None):
+    def __init__(
+        self,
+        members: list[OnnxModel],
+        meta: dict[str, Any] | None = None,
+        directory: Path | None = None,
+        threads: int | None = None,
+    ):
         """Networks read as one; ``meta`` holds the ensemble's own decoding and calibration."""
         self.members = members
         self.meta: dict[str, Any] = meta or {}
@@ -47,6 +55,7 @@ class EnsembleModel:
         self.techniques = members[0].techniques
         self.decoding = Decoding(**self.meta.get("decoding", {}))
         self.calibration = Calibration(**self.meta.get("calibration", {}))
+        self.verifier = find_verifier(self.directory, self.meta, threads)
 
     @classmethod
     def load(cls, directory: Path, threads: int | None = None) -> EnsembleModel:
@@ -58,7 +67,7 @@ class EnsembleModel:
         for path, expected in zip(paths, meta.get("member_digests", [None] * len(paths)), strict=True):
             if expected is not None and member_digest(path) != expected:
                 raise ModelError(f"{directory}: member {path} changed since the ensemble was built: rebuild it")
-        return cls([OnnxModel(path, threads=threads) for path in paths], meta, directory)
+        return cls([OnnxModel(path, threads=threads) for path in paths], meta, directory, threads)
 
     @property
     def name(self) -> str:
@@ -66,7 +75,7 @@ class EnsembleModel:
 
     @property
     def multi_label(self) -> bool:
-        return any(m.multi_label for m in self.members)
+        return self.verifier is not None or any(m.multi_label for m in self.members)
 
     def encode(self, text: str) -> EnsembleEncoded:
         members = tuple(m.encode(text) for m in self.members)
@@ -80,6 +89,8 @@ class EnsembleModel:
     def classify(self, encoded: EnsembleEncoded, spans: list[tuple[int, int]]) -> np.ndarray:
         """The members' technique probabilities averaged; where some members have a verifier, theirs alone
         (a verifier's leave room for "no technique", the tagger head's do not: they do not average into either)."""
+        if self.verifier is not None:
+            return self.verifier.probabilities(encoded.text, spans)
         pairs = list(zip(self.members, encoded.members, strict=True))
         namers = [(m, e) for m, e in pairs if m.multi_label] or pairs
         return np.mean([m.classify(e, spans) for m, e in namers], axis=0)

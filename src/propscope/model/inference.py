@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from propscope.errors import ModelError
+from propscope.model.assembly import TOKENIZER_FILE
 from propscope.model.calibration import Calibration
 from propscope.model.features import ArticleSignals
-from propscope.model.verifier import VERIFIER_FILE, Verifier
+from propscope.model.verifier import find_verifier
 from propscope.model.windows import (
     O,
     Tokens,
@@ -32,7 +33,6 @@ from propscope.model.windows import (
 _WORD = re.compile(r"\w+")
 ENCODER_FILE = "encoder.onnx"
 CLASSIFIER_FILE = "classifier.npz"
-TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "meta.json"
 # One window per ONNX run: its attention scores stay in cache. Measured on 2 cores: 1.14x (fp32) to 1.37x (int8)
 # the throughput of 16 windows per run on one thread, and no slower on two.
@@ -230,11 +230,7 @@ class OnnxModel:
             self.tokenizer = WindowTokenizer.from_file(
                 str(self.directory / TOKENIZER_FILE), self.meta["window_tokens"], self.meta["stride"]
             )
-            self.verifier = (
-                Verifier(self.directory, self.directory / TOKENIZER_FILE, self.meta["verifier"]["max_tokens"], threads)
-                if (self.directory / VERIFIER_FILE).exists()
-                else None
-            )
+            self.verifier = find_verifier(self.directory, self.meta, threads)
         except (OSError, KeyError, ValueError) as err:
             raise ModelError(f"{self.directory}: not a usable PropScope model ({err})") from None
         settings = self.meta.get("config", {}).get("model", {})

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from propscope.model.assembly import DELTA_FILE, TOKENIZER_FILE, assemble
 from propscope.model.features import ArticleSignals, line_bounds
 
 VERIFIER_FILE = "verifier.onnx"
@@ -57,6 +58,7 @@ class Verifier:
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(directory / VERIFIER_FILE), options, providers=["CPUExecutionProvider"])
         self.tokenizer = load_pair_tokenizer(tokenizer_file, max_tokens)
+        self.inputs = {i.name for i in self.session.get_inputs()}  # MPNet's graph takes no token types
 
     def probabilities(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         """Per span, the probability of every technique (columns in the model's order); what they leave of 1 is
@@ -71,8 +73,19 @@ class Verifier:
             ids, mask, types = encode_pairs(self.tokenizer, [pairs[k] for k in run])
             features = np.stack([signals.features(*spans[k]) for k in run])
             inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "features": features}
-            probabilities = self.session.run(None, inputs)[0]
+            probabilities = self.session.run(None, {k: v for k, v in inputs.items() if k in self.inputs})[0]
             if not rows.shape[1]:
                 rows = np.zeros((len(spans), probabilities.shape[1]), dtype=np.float32)
             rows[run] = probabilities
         return rows
+
+
+def find_verifier(directory: Path, meta: dict, threads: int | None = None) -> Verifier | None:
+    """The verifier a model folder holds, if any: ``verifier.onnx`` reading the folder's tokenizer, or a delta
+    over an installed encoder, assembled on first use, with that encoder's tokenizer."""
+    if (directory / VERIFIER_FILE).exists():
+        return Verifier(directory, directory / TOKENIZER_FILE, meta["verifier"]["max_tokens"], threads)
+    if (directory / DELTA_FILE).exists():
+        folder = assemble(directory / DELTA_FILE)
+        return Verifier(folder, folder / TOKENIZER_FILE, meta["verifier"]["max_tokens"], threads)
+    return None

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from propscope.errors import InputError
+from propscope.model.encoders import ENCODERS
+
+TAGGER_ENCODER = "all-MiniLM-L6-v2"  # the span tagger's; the verifier may read another (through a delta)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ class VerifierConfig:
     # and a random stretch of a random line; their targets are how much of them lies in gold spans
     jittered: int = 1
     random: int = 1
+    encoder: str = "all-MiniLM-L6-v2"  # or "all-mpnet-base-v2" (installed by the `accurate` extra)
+    # > 0: the encoder's weights stay frozen and low-rank adapters of this rank (LoRA, scaled by 2) learn beside
+    # them with its biases and layer norms; the model then ships as a small delta over the installed encoder
+    adapter_rank: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,7 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
         "device": ("auto", "cpu", "cuda"),
         "precision": ("auto", "fp16-weights", "int8"),
         "verifier_precision": ("fp32", "fp16-weights", "int8"),
+        "encoder": tuple(ENCODERS),
     }
     for key, value in values.items():
         if key in choices and value not in choices[key]:
@@ -122,6 +130,13 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
     section = cls(**values)
     if isinstance(section, DataConfig) and (section.folds == 1 or section.folds < 0):
         raise InputError(f"{source}: [data] folds must be 0 (dev hold-out) or at least 2, got {section.folds}")
+    if isinstance(section, VerifierConfig) and (
+        section.adapter_rank < 0 or (section.encoder != TAGGER_ENCODER and not section.adapter_rank)
+    ):
+        raise InputError(
+            f"{source}: [verifier] adapter_rank must be at least 1 with encoder {section.encoder!r} (a verifier on "
+            f"another encoder than the tagger's ships as a delta over it), got {section.adapter_rank}"
+        )
     return section
 
 

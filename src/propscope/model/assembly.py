@@ -1,0 +1,113 @@
+"""Assembling a model shipped as a delta over an installed encoder into a runnable ONNX file, without torch.
+
+A delta (``verifier.delta.onnx``, written by ``training/delta.py``) is the network's graph without the
+encoder's weights: its metadata names, for each missing tensor, the encoder tensor it is (or whose transpose
+it is), and whether a low-rank update ``left @ right`` stored in the delta is added to it. Assembly fills them
+in from the installed encoder, quantizes as the delta asks, and writes the result once into the per-user
+cache, under a name made of the delta's and the encoder's digests, so a new delta or encoder builds anew and
+concurrent processes share one build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from propscope.errors import ModelError
+from propscope.model.encoders import cache_root, encoder_by_name, encoder_folder, locked, read_safetensors
+
+DELTA_FILE = "verifier.delta.onnx"
+DELTA_KEY = "propscope.delta"
+SMALLEST_BASE_TENSOR = 1024  # smaller tensors (layer norms, biases) stay in the delta whole
+ASSEMBLED_FILE = "verifier.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def assembled_folder(delta: Path) -> Path:
+    """The folder in the cache for ``delta`` (``verifier.onnx`` and the encoder's ``tokenizer.json``)."""
+    record = _record(delta)
+    digest = hashlib.sha256(delta.read_bytes()).hexdigest()[:16]
+    return cache_root() / "models" / f"verifier-{digest}-{record['sha256'][:12] or record['encoder']}"
+
+
+def is_assembled(delta: Path) -> bool:
+    return (assembled_folder(delta) / ASSEMBLED_FILE).exists()
+
+
+def assemble(delta: Path) -> Path:
+    """The assembled folder for ``delta``, built first where the cache lacks it."""
+    target = assembled_folder(delta)
+    if (target / ASSEMBLED_FILE).exists():
+        return target
+    with locked(target.parent / f"{target.name}.lock"):
+        if not (target / ASSEMBLED_FILE).exists():
+            _build(delta, target)
+    return target
+
+
+def _record(delta: Path) -> dict:
+    onnx = _onnx()
+    from google.protobuf.message import DecodeError
+    try:
+        model = onnx.load(str(delta), load_external_data=False)
+        props = {p.key: p.value for p in model.metadata_props}
+        return json.loads(props[DELTA_KEY])
+    except (OSError, KeyError, ValueError, TypeError, DecodeError) as err:
+        raise ModelError(f"{delta}: not a PropScope model delta ({err})") from None
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ModelError("assembling this model needs its extra: pip install 'propscope[accurate]'") from None
+    return onnx
+
+
+def _build(delta: Path, target: Path) -> None:
+    onnx = _onnx()
+    from onnx import numpy_helper
+
+    record = _record(delta)
+    encoder = encoder_by_name(record["encoder"])
+    if encoder.sha256 != record["sha256"]:
+        raise ModelError(f"{delta}: made for another build of {encoder.name} than the one this PropScope knows")
+    folder = encoder_folder(encoder.name)
+    base = read_safetensors(folder / "model.safetensors")
+    model = onnx.load(str(delta))
+    graph = model.graph
+    stored = {t.name: t for t in graph.initializer}
+    filled = []
+    for name, how in record["tensors"].items():
+        if how["base"] not in base:
+            raise ModelError(f"{delta}: the encoder has no tensor {how['base']}")
+        values = np.asarray(base[how["base"]], dtype=np.float32)
+        values = values.T if how["transpose"] else values
+        if how["delta"]:
+            left = numpy_helper.to_array(stored.pop(f"{name}/left")).astype(np.float32)
+            right = numpy_helper.to_array(stored.pop(f"{name}/right")).astype(np.float32)
+            values = values + left @ right
+        filled.append(numpy_helper.from_array(np.ascontiguousarray(values), name))
+    del graph.initializer[:]
+    graph.initializer.extend([*stored.values(), *filled])
+    del model.metadata_props[:]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assemble-") as work:
+        built = Path(work) / "built"
+        built.mkdir()
+        full = Path(work) / "fp32.onnx"
+        onnx.save(model, str(full))
+        if record["precision"] == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(full), str(built / ASSEMBLED_FILE), weight_type=QuantType.QInt8)
+        else:
+            shutil.move(full, built / ASSEMBLED_FILE)
+        shutil.copyfile(folder / TOKENIZER_FILE, built / TOKENIZER_FILE)
+        os.replace(built, target)

@@ -1,0 +1,101 @@
+"""Exporting an adapter-trained verifier as a delta over the installed encoder (``model/assembly.py`` reads it).
+
+The network is exported to ONNX with each adapter merged into its layer. Every weight of that graph which is
+an installed encoder tensor (or its transpose), or one plus a merged low-rank update, is then taken out and
+named instead: what stays is the graph, the small tensors training changed (head, biases, layer norms) and
+the adapters' factors, a few MB where the whole network is hundreds.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from propscope.model.assembly import DELTA_FILE, DELTA_KEY, SMALLEST_BASE_TENSOR
+from propscope.model.encoders import encoder_by_name, encoder_folder, read_safetensors
+from propscope.training.config import Config
+
+
+def export_verifier_delta(model, output: Path, config: Config) -> Path:
+    """Write ``verifier.delta.onnx`` for a ``PairClassifier`` whose encoder carries ``LowRankAdapted`` layers."""
+    import onnx
+    from onnx import numpy_helper
+    from torch import nn
+
+    from propscope.training.network import LowRankAdapted
+    from propscope.training.verifier import export_verifier
+
+    encoder = encoder_by_name(config.verifier.encoder)
+    merged = copy.deepcopy(model)
+    # a merged weight's digest -> the encoder tensor, whether the graph holds it transposed, and the factors
+    factors: dict[bytes, tuple[str, bool, np.ndarray, np.ndarray]] = {}
+    base = read_safetensors(encoder_folder(encoder.name) / "model.safetensors")
+    by_digest = _digests(base)
+    for parent in list(merged.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, LowRankAdapted):
+                weight = child.merged_weight().detach().float()
+                key, transposed = by_digest[_digest(child.base.weight.detach().numpy())]
+                if transposed:
+                    raise ValueError(f"{key}: an encoder tensor stored transposed cannot take an adapter")
+                up = (child.scale * child.up.weight).detach().numpy()
+                down = child.down.weight.detach().numpy()
+                factors[_digest(weight.numpy())] = (key, False, up, down)  # W' = W + up @ down
+                factors[_digest(weight.numpy().T)] = (key, True, down.T, up.T)  # W'^T = W^T + down^T @ up^T
+                layer = nn.Linear(child.base.in_features, child.base.out_features, bias=child.base.bias is not None)
+                layer.weight.data, layer.bias = weight, child.base.bias
+                setattr(parent, name, layer)
+    with tempfile.TemporaryDirectory() as work:
+        export_verifier(merged, Path(work), "fp32")
+        graph_model = onnx.load(str(Path(work) / "verifier.onnx"))
+    recipe: dict[str, dict] = {}
+    kept = []
+    for tensor in graph_model.graph.initializer:
+        values = numpy_helper.to_array(tensor)
+        digest = _digest(values) if values.size >= SMALLEST_BASE_TENSOR else b""
+        if digest in factors:
+            key, transposed, left, right = factors[digest]
+            recipe[tensor.name] = {"base": key, "transpose": transposed, "delta": True}
+            kept += [
+                numpy_helper.from_array(left.astype(np.float16), f"{tensor.name}/left"),
+                numpy_helper.from_array(right.astype(np.float16), f"{tensor.name}/right"),
+            ]
+        elif digest in by_digest:
+            key, transposed = by_digest[digest]
+            recipe[tensor.name] = {"base": key, "transpose": transposed, "delta": False}
+        else:
+            kept.append(tensor)
+    del graph_model.graph.initializer[:]
+    graph_model.graph.initializer.extend(kept)
+    record = {
+        "encoder": encoder.name,
+        "sha256": encoder.sha256,
+        "precision": config.export.verifier_precision,
+        "tensors": recipe,
+    }
+    onnx.helper.set_model_props(graph_model, {DELTA_KEY: json.dumps(record)})
+    output.mkdir(parents=True, exist_ok=True)
+    onnx.save(graph_model, str(output / DELTA_FILE))
+    return output / DELTA_FILE
+
+
+def _digest(values: np.ndarray) -> bytes:
+    return hashlib.sha256(np.ascontiguousarray(values, dtype=np.float32).tobytes()).digest() + bytes(
+        str(values.shape), "ascii"
+    )
+
+
+def _digests(base: dict[str, np.ndarray]) -> dict[bytes, tuple[str, bool]]:
+    """Every large float tensor of the encoder, and its transpose, by content."""
+    found: dict[bytes, tuple[str, bool]] = {}
+    for key, values in base.items():
+        if values.dtype == np.float32 and values.size >= SMALLEST_BASE_TENSOR:
+            found.setdefault(_digest(values), (key, False))
+            if values.ndim == 2:
+                found.setdefault(_digest(values.T), (key, True))
+    return found

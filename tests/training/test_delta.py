@@ -1,0 +1,122 @@
+"""A verifier trained with adapters ships as a delta over the installed encoder and assembles without torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from propscope.model.assembly import DELTA_FILE, assemble, assembled_folder, is_assembled
+from propscope.model.features import ArticleSignals
+from propscope.model.verifier import Verifier, encode_pairs, find_verifier, load_pair_tokenizer, pair_text
+from propscope.training.config import Config, ExportConfig, VerifierConfig
+from propscope.training.loop import load_corpus
+from propscope.training.verifier import train_verifier
+
+TEXT = "Harbour news\n\nThe reckless council approved a shameful plan.\nJobs first, they chanted.\n"
+
+
+def adapter_config(corpus: Path, encoder: str, precision: str) -> Config:
+    from tests.training.test_training import tiny_config
+
+    base = tiny_config(corpus, corpus.parent / "model")
+    return replace(
+        base,
+        training=replace(base.training, compute_dtype="fp32"),
+        verifier=VerifierConfig(enabled=True, epochs=1, batch_size=4, encoder=encoder, adapter_rank=2, max_tokens=24),
+        export=replace(base.export, verifier_precision=precision),
+    )
+
+
+@pytest.fixture
+def trained(tiny_corpus: Path, tiny_installed_encoder: str):
+    config = adapter_config(tiny_corpus, tiny_installed_encoder, "fp32")
+    corpus = load_corpus(config)
+    return config, train_verifier(config, corpus.train, corpus.labels, progress=lambda line: None)
+
+
+def torch_probabilities(network, tokenizer_file: Path, spans: list[tuple[int, int]]) -> np.ndarray:
+    import torch
+
+    ids, mask, types = encode_pairs(load_pair_tokenizer(tokenizer_file, 24), [pair_text(TEXT, s, e) for s, e in spans])
+    features = np.stack([ArticleSignals(TEXT).features(s, e) for s, e in spans]).astype(np.float32)
+    with torch.no_grad():
+        inputs = [torch.from_numpy(x) for x in (ids, mask, types, features)]
+        return network(*inputs).numpy()
+
+
+def test_the_assembled_delta_reads_like_the_trained_network(trained, tmp_path: Path):
+    from propscope.training.delta import export_verifier_delta
+
+    config, network = trained
+    delta = export_verifier_delta(network, tmp_path / "shipped", config)
+    assert not is_assembled(delta)
+    folder = assemble(delta)
+    assert is_assembled(delta) and assemble(delta) == folder == assembled_folder(delta)
+    spans = [(TEXT.index("reckless"), TEXT.index(" council")), (TEXT.index("Jobs"), TEXT.index(", they"))]
+    verifier = Verifier(folder, folder / "tokenizer.json", 24)
+    np.testing.assert_allclose(
+        verifier.probabilities(TEXT, spans), torch_probabilities(network, folder / "tokenizer.json", spans), atol=2e-5
+    )
+    # what the delta holds: no tensor of the encoder's size (its embeddings: 30522 x 32 values)
+    import onnx
+
+    stored = onnx.load(str(delta)).graph.initializer
+    assert max(int(np.prod(t.dims)) for t in stored) < 30522 * 32
+    assert delta.stat().st_size < (folder / "verifier.onnx").stat().st_size / 3
+
+
+def test_a_model_folder_with_a_delta_names_techniques_with_it(trained, tmp_path: Path):
+    from propscope.training.delta import export_verifier_delta
+
+    config, network = trained
+    directory = tmp_path / "shipped"
+    export_verifier_delta(network, directory, replace(config, export=ExportConfig(verifier_precision="int8")))
+    meta = {"verifier": {"max_tokens": 24}}
+    verifier = find_verifier(directory, meta)
+    assert verifier is not None and "int8" not in str(verifier)  # assembled and quantized, in the cache
+    probabilities = verifier.probabilities(TEXT, [(TEXT.index("reckless"), TEXT.index(" council"))])
+    assert probabilities.shape == (1, 14) and 0 < probabilities.sum() <= 1.0001
+    # a new delta (other weights) assembles anew instead of reusing the old build
+    first = assembled_folder(directory / DELTA_FILE)
+    network.head.bias.data += 1.0
+    export_verifier_delta(network, directory, config)
+    assert assembled_folder(directory / DELTA_FILE) != first
+
+
+def test_assembly_imports_no_torch(trained, tmp_path: Path):
+    from propscope.training.delta import export_verifier_delta
+
+    config, network = trained
+    delta = export_verifier_delta(network, tmp_path / "shipped", config)
+    code = (
+        "import sys; from pathlib import Path; from propscope.model.assembly import assemble; "
+        f"assemble(Path({str(delta)!r})); print('torch' in sys.modules)"
+    )
+    # the fake packages and the encoder registration live in this process: hand both to the child
+    site = next(p for p in sys.path if p.endswith("site"))
+    from propscope.model.encoders import ENCODERS
+
+    tiny = ENCODERS["tiny"]
+    register = (
+        f"import sys; sys.path.insert(0, {site!r}); from propscope.model import encoders; "
+        f"encoders.ENCODERS['tiny'] = encoders.Encoder('tiny', '', {tiny.packages!r}, {tiny.sha256!r}, 'accurate'); "
+    )
+    result = subprocess.run([sys.executable, "-c", register + code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_a_verifier_on_another_encoder_than_the_taggers_must_be_a_delta(tiny_corpus: Path):
+    from propscope.errors import InputError
+    from propscope.training.config import with_overrides
+
+    config = adapter_config(tiny_corpus, "all-mpnet-base-v2", "int8")
+    assert with_overrides(config, ["verifier.adapter_rank=8"]).verifier.adapter_rank == 8
+    with pytest.raises(InputError, match="adapter_rank must be at least 1 with encoder 'all-mpnet-base-v2'"):
+        with_overrides(config, ["verifier.adapter_rank=0"])
+    with pytest.raises(InputError, match="encoder must be one of"):
+        with_overrides(config, ["verifier.encoder=bert-huge"])
