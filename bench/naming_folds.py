@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from propscope.metrics import technique_classification
+from propscope.model.encoders import encoder_folder
 from propscope.model.inference import EncodedText
-from propscope.model.verifier import Verifier
+from propscope.model.verifier import Verifier, find_verifier
 from propscope.model.windows import WindowTokenizer
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
-from propscope.training.config import load_config, with_overrides
+from propscope.training.config import TAGGER_ENCODER, load_config, with_overrides
 from propscope.training.loop import cross_fitting_folds, load_corpus
 from propscope.training.verifier import verifier_for
 
@@ -68,8 +69,9 @@ def main() -> None:
     per_fold, predicted, gold = {}, [], []
     for name, fold in folds.items():
         directory = verifier_for(config, fold.train, fold.labels, args.work / name, logging.info)
-        verifier = Verifier(directory, directory / "tokenizer.json", config.verifier.max_tokens)
-        tokenizer = WindowTokenizer.from_file(str(directory / "tokenizer.json"), config.model.window_tokens, 1)
+        verifier = find_verifier(directory, {"verifier": {"max_tokens": config.verifier.max_tokens}})
+        pieces = encoder_folder(TAGGER_ENCODER) / "tokenizer.json"  # the analyzer's check that spans hold words
+        tokenizer = WindowTokenizer.from_file(str(pieces), config.model.window_tokens, 1)
         articles = {a.id: a for a in fold.dev}
         template = [label for a in fold.dev for label in fold.labels.get(a.id, [])]
         named = Analyzer(VerifierNaming(verifier, tokenizer)).classify_template(articles, template)  # type: ignore[arg-type]

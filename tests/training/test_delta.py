@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -120,3 +121,45 @@ def test_a_verifier_on_another_encoder_than_the_taggers_must_be_a_delta(tiny_cor
         with_overrides(config, ["verifier.adapter_rank=0"])
     with pytest.raises(InputError, match="encoder must be one of"):
         with_overrides(config, ["verifier.encoder=bert-huge"])
+
+
+def test_an_ensemble_names_techniques_with_its_own_delta_verifier(
+    tiny_corpus: Path, tiny_installed_encoder: str, tmp_path: Path
+):
+    from propscope.errors import InputError
+    from propscope.model.ensemble import load_model
+    from propscope.training.recipe import build_ensemble, train
+    from tests.training.test_training import tiny_config
+
+    (tmp_path / "t").mkdir()
+    tagger_config = tiny_config(tiny_corpus, tmp_path / "t" / "tagger")
+    tagger_config = replace(
+        tagger_config,
+        data=replace(tagger_config.data, memes_dir=""),
+        export=replace(tagger_config.export, precision="fp16-weights"),
+    )
+    tagger = train(tagger_config, progress=lambda line: None)
+    config = adapter_config(tiny_corpus, tiny_installed_encoder, "int8")
+    config = replace(config, data=replace(config.data, pool="all", folds=2, memes_dir=""))
+    with pytest.raises(InputError, match="stand-ins"):
+        build_ensemble(config, [tagger], tmp_path / "accurate", lambda line: None, own_verifier=True)
+    output = tmp_path / "accurate"
+    build_ensemble(config, [tagger], output, lambda line: None, stand_ins=[tagger], own_verifier=True)
+    assert (output / DELTA_FILE).exists() and not (output / "verifier.onnx").exists()
+    meta = json.loads((output / "meta.json").read_text("utf-8"))
+    assert meta["verifier"]["encoder"] == "tiny" and meta["verifier_articles"] == 4
+    assert "own verifier" in (output / "MODEL_CARD.md").read_text("utf-8")
+    ensemble = load_model(output)
+    assert ensemble.multi_label
+    text = "Title\n\nThe reckless council approved a shameful plan.\n"
+    shipped = find_verifier(tmp_path / "accurate.work" / "verifier", meta)
+    assert shipped is not None
+    np.testing.assert_allclose(
+        ensemble.classify(ensemble.encode(text), [(7, 19)]), shipped.probabilities(text, [(7, 19)]), atol=1e-6
+    )
+    # the stand-in's verifier learnt from the training split alone, the shipped one from every article
+    def learnt_from(folder: str) -> set[str]:
+        return set(json.loads((tmp_path / "accurate.work" / folder / "identity.json").read_text("utf-8"))["articles"])
+
+    training_split = set((tiny_corpus / "splits" / "train-ids.txt").read_text("utf-8").split())
+    assert learnt_from("verifier") == {"1", "2", "3", "4"} and learnt_from("fixed-split") == training_split

@@ -24,12 +24,14 @@ from propscope.cli.app import (
     output_stream,
     path_argument,
     reports_errors,
+    stderr,
 )
 from propscope.corpus import load_articles, read_article, read_labels, write_labels
 from propscope.corpus.articles import decode_text, has_substance, title_of
 from propscope.document import Article
 from propscope.errors import InputError
 from propscope.metrics import Report, evaluate
+from propscope.pipeline.analyzer import build_model, model_status, shipped_models
 from propscope.render import OutputFormat, write_analyses
 from propscope.techniques import TECHNIQUES
 
@@ -188,4 +190,30 @@ def techniques(
     for t in TECHNIQUES:
         swatch = Text("  ", style=f"on {t.colour}")
         table.add_row(swatch, t.display_name, t.name, t.definition, Text(t.example, "italic"))
+    Console().print(table)
+
+
+@app.command(epilog=examples("propscope models", "propscope models --build accurate", "propscope models --json"))
+@reports_errors
+def models(
+    build: Annotated[
+        list[str] | None,
+        typer.Option("--build", metavar="<model>", help="Assemble this model now rather than on its first use."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List the shipped models and whether each is ready; a model shipped as a delta over an encoder that
+    installs from PyPI is assembled once, on first use or with --build."""
+    for name in build or []:
+        stderr.print(f"{name}: built in {build_model(name)}")
+    statuses = [model_status(name) for name in shipped_models()]
+    if as_json:
+        rows = [{"name": s.name, "ready": s.ready, "note": s.note, "directory": str(s.directory)} for s in statuses]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table()
+    for column in ("model", "ready", "note"):
+        table.add_column(column, overflow="fold")
+    for s in statuses:
+        table.add_row(s.name, Text("yes", "green") if s.ready else Text("no", "yellow"), s.note)
     Console().print(table)

@@ -115,6 +115,14 @@ def ensemble(
             "choices are then made there.",
         ),
     ] = None,
+    own_verifier: Annotated[
+        bool,
+        typer.Option(
+            "--verifier",
+            help="Name techniques with a verifier of the ensemble's own, trained with the config's [verifier] "
+            "settings (with --stand-in; shipped as a delta over its encoder).",
+        ),
+    ] = False,
 ) -> None:
     """Combine trained models into one more accurate, slower model (needs the train extra).
 
@@ -126,8 +134,16 @@ def ensemble(
     settings = with_overrides(load_config(config), overrides or [])
     named = [word for work in folds or [] for word in ("--folds", work)]
     named += [word for folder in stand_ins or [] for word in ("--stand-in", folder)]
+    named += ["--verifier"] if own_verifier else []
     command = _command_line("ensemble", *members, "-o", output, "--config", config, *named, overrides=overrides)
     directory = _recipe().build_ensemble(
-        settings, members, output, progress=_progress, fold_works=folds, command=command, stand_ins=stand_ins
+        settings,
+        members,
+        output,
+        progress=_progress,
+        fold_works=folds,
+        command=command,
+        stand_ins=stand_ins,
+        own_verifier=own_verifier,
     )
     stderr.print(f"ensemble written to {directory}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -27,6 +28,8 @@ DELTA_KEY = "propscope.delta"
 SMALLEST_BASE_TENSOR = 1024  # smaller tensors (layer norms, biases) stay in the delta whole
 ASSEMBLED_FILE = "verifier.onnx"
 TOKENIZER_FILE = "tokenizer.json"
+
+log = logging.getLogger(__name__)
 
 
 def assembled_folder(delta: Path) -> Path:
@@ -47,8 +50,14 @@ def assemble(delta: Path) -> Path:
         return target
     with locked(target.parent / f"{target.name}.lock"):
         if not (target / ASSEMBLED_FILE).exists():
+            log.warning("assembling %s over its installed encoder into %s (once; about a minute)", delta, target)
             _build(delta, target)
     return target
+
+
+def delta_encoder(delta: Path) -> str:
+    """The name of the encoder a delta is made over."""
+    return str(_record(delta)["encoder"])
 
 
 def _record(delta: Path) -> dict:

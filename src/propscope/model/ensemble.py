@@ -44,8 +44,10 @@ class EnsembleModel:
         meta: dict[str, Any] | None = None,
         directory: Path | None = None,
         threads: int | None = None,
+        verifier_folder: Path | None = None,
     ):
-        """Networks read as one; ``meta`` holds the ensemble's own decoding and calibration."""
+        """Networks read as one; ``meta`` holds the ensemble's own decoding and calibration, and the settings of
+        its own verifier where its folder (or ``verifier_folder``) holds one."""
         self.members = members
         self.meta: dict[str, Any] = meta or {}
         self.directory = Path(directory) if directory else members[0].directory.parent
@@ -55,7 +57,7 @@ class EnsembleModel:
         self.techniques = members[0].techniques
         self.decoding = Decoding(**self.meta.get("decoding", {}))
         self.calibration = Calibration(**self.meta.get("calibration", {}))
-        self.verifier = find_verifier(self.directory, self.meta, threads)
+        self.verifier = find_verifier(verifier_folder or self.directory, self.meta, threads)
 
     @classmethod
     def load(cls, directory: Path, threads: int | None = None) -> EnsembleModel:

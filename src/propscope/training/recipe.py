@@ -25,6 +25,7 @@ from propscope.corpus.labels import Label
 from propscope.document import Article, Span
 from propscope.errors import InputError
 from propscope.metrics import SearchScorer
+from propscope.model.assembly import DELTA_FILE
 from propscope.model.calibration import Calibration, auroc, expected_calibration_error, fit_platt, span_outcomes
 from propscope.model.encoders import ENCODERS, encoder_folder
 from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
@@ -496,6 +497,7 @@ def build_ensemble(
     fold_works: list[Path] | None = None,
     command: str = "",
     stand_ins: list[Path] | None = None,
+    own_verifier: bool = False,
 ) -> Path:
     """An ensemble folder over trained model folders: decoding and calibration chosen on held-out articles,
     then validated.
@@ -504,13 +506,29 @@ def build_ensemble(
     that did not learn from it are averaged the way the ensemble averages its members. With ``stand_ins``,
     one per member, the validation split is where choices are made, read by the stand-ins in the members'
     place: a member whose verifier learnt from every article stands in by its training-split version.
+
+    With ``own_verifier`` (and stand-ins), the ensemble names techniques with a verifier of its own, trained with
+    the configuration's ``[verifier]`` settings twice: on the training split, to read the validation split with
+    the stand-ins, and on the whole pool, to ship (as a delta where it has adapters).
     """
     corpus = load_corpus(config)
+    verifier: dict[str, Any] = {}
+    fixed = shipped = None
+    if own_verifier and (stand_ins is None or not config.verifier.adapter_rank):
+        raise InputError(
+            "an ensemble's own verifier is chosen with stand-ins (--stand-in once per member) and ships as a delta "
+            "([verifier] adapter_rank at least 1)"
+        )
     if stand_ins is not None:
         if len(stand_ins) != len(members):
             raise InputError("give one stand-in per member, in the members' order")
-        split = load_corpus(with_overrides(config, ["data.pool=train"]))
-        held_out = encode_all([(EnsembleModel([OnnxModel(m) for m in stand_ins]), split.validation)])
+        pool, split, work = _pool_and_split(replace(config, export=replace(config.export, output=str(output))))
+        if own_verifier:
+            fixed = verifier_for(config, split.train, split.labels, work / "fixed-split", progress)
+            shipped = verifier_for(config, pool.train, pool.labels, work / "verifier", progress)
+            verifier = {"verifier": asdict(config.verifier), "verifier_articles": len(pool.train)}
+        reader = EnsembleModel([OnnxModel(m) for m in stand_ins], verifier, verifier_folder=fixed)
+        held_out = encode_all([(reader, split.validation)])
         corpus = replace(split, validation=[])  # it took part in the choices: no validation figures
     elif config.data.folds:
         if fold_works is None or len(fold_works) != len(members):
@@ -524,6 +542,9 @@ def build_ensemble(
     else:
         raise InputError("an ensemble chooses its decoding on held-out articles: set [data] folds or dev_articles")
     output.mkdir(parents=True, exist_ok=True)
+    (output / DELTA_FILE).unlink(missing_ok=True)  # an earlier build's own verifier must not outlive its settings
+    if shipped is not None:
+        shutil.copyfile(shipped / DELTA_FILE, output / DELTA_FILE)
     first = OnnxModel(members[0])
     meta: dict[str, Any] = {
         "name": output.name,
@@ -536,6 +557,7 @@ def build_ensemble(
         "techniques": list(first.techniques),
         "config": config.to_dict(),
         "held_out_articles": len(held_out),
+        **verifier,
     }
     if stand_ins is not None:
         meta["chosen_on"] = f"the {len(held_out)} validation articles, read by stand-ins that had not seen them"

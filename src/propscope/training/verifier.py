@@ -164,8 +164,14 @@ def verifier_for(
     if stamp.exists() and json.loads(stamp.read_text("utf-8")) == identity:
         progress(f"reusing the verifier in {directory}")
         return directory
-    export_verifier(train_verifier(config, articles, labels, progress), directory, config.export.verifier_precision)
-    shutil.copyfile(encoder_folder(config.verifier.encoder) / "tokenizer.json", directory / "tokenizer.json")
+    network = train_verifier(config, articles, labels, progress)
+    if config.verifier.adapter_rank:  # a delta over the installed encoder, which brings its tokenizer
+        from propscope.training.delta import export_verifier_delta
+
+        export_verifier_delta(network, directory, config)
+    else:
+        export_verifier(network, directory, config.export.verifier_precision)
+        shutil.copyfile(encoder_folder(config.verifier.encoder) / "tokenizer.json", directory / "tokenizer.json")
     stamp.write_text(json.dumps(identity) + "\n", encoding="utf-8")
     return directory
 
