@@ -116,7 +116,7 @@ class LowRankAdapted(nn.Module):
         self.up = nn.Linear(rank, base.out_features, bias=False)
         nn.init.kaiming_uniform_(self.down.weight, a=5**0.5)
         nn.init.zeros_(self.up.weight)  # starts as the encoder itself
-        self.scale = ADAPTER_ALPHA / rank
+        self.scale = ADAPTER_SCALE
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.base(x) + self.up(self.down(x)) * self.scale
@@ -125,7 +125,7 @@ class LowRankAdapted(nn.Module):
         return self.base.weight + self.scale * self.up.weight @ self.down.weight
 
 
-ADAPTER_ALPHA = 2.0  # times the rank: the update's scale, as in the LoRA paper's usual setting
+ADAPTER_SCALE = 2.0  # the update's factor, alpha / rank in the LoRA paper (its usual alpha: twice the rank)
 
 
 def add_adapters(encoder: nn.Module, rank: int) -> None:

@@ -522,7 +522,7 @@ def build_ensemble(
     if stand_ins is not None:
         if len(stand_ins) != len(members):
             raise InputError("give one stand-in per member, in the members' order")
-        pool, split, work = _pool_and_split(replace(config, export=replace(config.export, output=str(output))))
+        pool, split, work = _pool_and_split(config)  # the verifiers train in the config's work folder
         if own_verifier:
             fixed = verifier_for(config, split.train, split.labels, work / "fixed-split", progress)
             shipped = verifier_for(config, pool.train, pool.labels, work / "verifier", progress)
