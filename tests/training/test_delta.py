@@ -128,17 +128,10 @@ def test_an_ensemble_names_techniques_with_its_own_delta_verifier(
 ):
     from propscope.errors import InputError
     from propscope.model.ensemble import load_model
-    from propscope.training.recipe import build_ensemble, train
-    from tests.training.test_training import tiny_config
+    from propscope.training.recipe import build_ensemble
+    from tests.training.test_training import train_tiny_tagger
 
-    (tmp_path / "t").mkdir()
-    tagger_config = tiny_config(tiny_corpus, tmp_path / "t" / "tagger")
-    tagger_config = replace(
-        tagger_config,
-        data=replace(tagger_config.data, memes_dir=""),
-        export=replace(tagger_config.export, precision="fp16-weights"),
-    )
-    tagger = train(tagger_config, progress=lambda line: None)
+    tagger = train_tiny_tagger(tiny_corpus, tmp_path / "t")
     config = adapter_config(tiny_corpus, tiny_installed_encoder, "int8")
     config = replace(config, data=replace(config.data, pool="all", folds=2, memes_dir=""))
     with pytest.raises(InputError, match="stand-ins"):

@@ -294,15 +294,16 @@ def test_a_verifier_model_trains_on_every_article_and_reports_its_folds(tiny_cor
     assert all(0 < span.score <= 1 for span in analysis.spans)
 
 
+def train_tiny_tagger(corpus: Path, folder: Path) -> Path:
+    """A tagger without a verifier, trained on the tiny corpus's training split, in ``folder``/tagger."""
+    folder.mkdir()
+    config = tiny_config(corpus, folder / "tagger")
+    data, export = replace(config.data, memes_dir=""), replace(config.export, precision="fp16-weights")
+    return train(replace(config, data=data, export=export), progress=lambda line: None)
+
+
 def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Path, tmp_path: Path):
-    (tmp_path / "t").mkdir()
-    tagger_config = tiny_config(tiny_corpus, tmp_path / "t" / "tagger")
-    tagger_config = replace(
-        tagger_config,
-        data=replace(tagger_config.data, memes_dir=""),
-        export=replace(tagger_config.export, precision="fp16-weights"),
-    )
-    tagger = train(tagger_config, progress=lambda line: None)
+    tagger = train_tiny_tagger(tiny_corpus, tmp_path / "t")
     config = verifier_config(tiny_corpus, tmp_path / "v" / "model")
     pooled = replace(config, export=replace(config.export, output=str(tmp_path / "v" / "pooled")))
     trained_on_all = train(pooled, progress=lambda line: None)
