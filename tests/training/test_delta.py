@@ -18,6 +18,7 @@ from propscope.training.config import Config, ExportConfig, VerifierConfig
 from propscope.training.loop import load_corpus
 from propscope.training.verifier import train_verifier
 
+DEFAULT_TAGGER = Path(__file__).resolve().parents[2] / "src" / "propscope" / "resources" / "models" / "default"
 TEXT = "Harbour news\n\nThe reckless council approved a shameful plan.\nJobs first, they chanted.\n"
 
 
@@ -111,16 +112,22 @@ def test_assembly_imports_no_torch(trained, tmp_path: Path):
     assert result.stdout.strip() == "False"
 
 
-def test_a_verifier_on_another_encoder_than_the_taggers_must_be_a_delta(tiny_corpus: Path):
+def test_a_verifier_on_another_encoder_belongs_to_an_ensemble(tiny_corpus: Path, tmp_path: Path):
     from propscope.errors import InputError
     from propscope.training.config import with_overrides
+    from propscope.training.recipe import add_verifier, train
 
     config = adapter_config(tiny_corpus, "all-mpnet-base-v2", "int8")
     assert with_overrides(config, ["verifier.adapter_rank=8"]).verifier.adapter_rank == 8
-    with pytest.raises(InputError, match="adapter_rank must be at least 1 with encoder 'all-mpnet-base-v2'"):
-        with_overrides(config, ["verifier.adapter_rank=0"])
+    with pytest.raises(InputError, match="adapter_rank must be 0"):
+        with_overrides(config, ["verifier.adapter_rank=-1"])
     with pytest.raises(InputError, match="encoder must be one of"):
         with_overrides(config, ["verifier.encoder=bert-huge"])
+    for settings in (config, with_overrides(config, ["verifier.encoder=all-MiniLM-L6-v2"])):
+        with pytest.raises(InputError, match="propscope ensemble ... --verifier"):
+            train(settings, progress=lambda line: None)
+        with pytest.raises(InputError, match="propscope ensemble ... --verifier"):
+            add_verifier(settings, DEFAULT_TAGGER, progress=lambda line: None)
 
 
 def test_an_ensemble_names_techniques_with_its_own_delta_verifier(

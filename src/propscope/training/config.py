@@ -130,13 +130,8 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
     section = cls(**values)
     if isinstance(section, DataConfig) and (section.folds == 1 or section.folds < 0):
         raise InputError(f"{source}: [data] folds must be 0 (dev hold-out) or at least 2, got {section.folds}")
-    if isinstance(section, VerifierConfig) and (
-        section.adapter_rank < 0 or (section.encoder != TAGGER_ENCODER and not section.adapter_rank)
-    ):
-        raise InputError(
-            f"{source}: [verifier] adapter_rank must be at least 1 with encoder {section.encoder!r} (a verifier on "
-            f"another encoder than the tagger's ships as a delta over it), got {section.adapter_rank}"
-        )
+    if isinstance(section, VerifierConfig) and section.adapter_rank < 0:
+        raise InputError(f"{source}: [verifier] adapter_rank must be 0 (none) or more, got {section.adapter_rank}")
     return section
 
 

@@ -304,6 +304,7 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
 
 def train(config: Config, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
     """``command``: the command line that asked for this model, recorded in its card so it can be rerun."""
+    _require_plain_verifier(config)
     corpus = load_corpus(config)
     output = Path(config.export.output)
     work = output.parent / f"{output.name}.work"
@@ -388,6 +389,15 @@ def _require_training_split(meta: dict[str, Any], folder: Path, role: str) -> No
         raise InputError(f"{folder}: {role} must be trained on the training split alone (data.pool = train)")
 
 
+def _require_plain_verifier(config: Config) -> None:
+    """A model folder's verifier reads the tagger's tokenizer and ships whole beside it."""
+    if config.verifier.enabled and (config.verifier.encoder != TAGGER_ENCODER or config.verifier.adapter_rank):
+        raise InputError(
+            f"a model folder's verifier uses the tagger's encoder ({TAGGER_ENCODER}) without adapters; a verifier "
+            "on another encoder, shipped as a delta, is an ensemble's own: propscope ensemble ... --verifier"
+        )
+
+
 def _pool_and_split(config: Config) -> tuple[Corpus, Corpus, Path]:
     """The configuration's pool (what ships trains on), the fixed split (where choices are made), the work folder."""
     output = Path(config.export.output)
@@ -403,6 +413,7 @@ def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] =
     training split alone; the verifier that ships then trains on the whole pool. Costs two verifiers
     and no tagger, which is what a CPU affords where retraining the taggers fold by fold does not.
     """
+    _require_plain_verifier(config)
     base = OnnxModel(tagger)
     _require_training_split(base.meta, tagger, "the tagger")
     corpus, split, work = _pool_and_split(config)
@@ -445,6 +456,7 @@ def train_with_stand_in(
     ``<output>.work/chooser``) read the validation articles unseen, and the decoding, the technique threshold and
     the calibration chosen there go to the networks that then train on every article.
     """
+    _require_plain_verifier(config)
     reader = load_model(stand_in)
     _require_training_split(reader.meta, stand_in, "a stand-in")
     corpus, split, work = _pool_and_split(config)
