@@ -26,7 +26,7 @@ from propscope.model.encoders import cache_root, encoder_by_name, encoder_folder
 DELTA_FILE = "verifier.delta.onnx"
 DELTA_KEY = "propscope.delta"
 SMALLEST_BASE_TENSOR = 1024  # smaller tensors (layer norms, biases) stay in the delta whole
-ASSEMBLED_FILE = "verifier.onnx"
+VERIFIER_FILE = "verifier.onnx"  # a whole verifier, shipped or assembled
 TOKENIZER_FILE = "tokenizer.json"
 
 log = logging.getLogger(__name__)
@@ -40,16 +40,16 @@ def assembled_folder(delta: Path) -> Path:
 
 
 def is_assembled(delta: Path) -> bool:
-    return (assembled_folder(delta) / ASSEMBLED_FILE).exists()
+    return (assembled_folder(delta) / VERIFIER_FILE).exists()
 
 
 def assemble(delta: Path) -> Path:
     """The assembled folder for ``delta``, built first where the cache lacks it."""
     target = assembled_folder(delta)
-    if (target / ASSEMBLED_FILE).exists():
+    if (target / VERIFIER_FILE).exists():
         return target
     with locked(target.parent / f"{target.name}.lock"):
-        if not (target / ASSEMBLED_FILE).exists():
+        if not (target / VERIFIER_FILE).exists():
             log.warning("assembling %s over its installed encoder into %s (once; about a minute)", delta, target)
             _build(delta, target)
     return target
@@ -115,8 +115,8 @@ def _build(delta: Path, target: Path) -> None:
         if record["precision"] == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(str(full), str(built / ASSEMBLED_FILE), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(full), str(built / VERIFIER_FILE), weight_type=QuantType.QInt8)
         else:
-            shutil.move(full, built / ASSEMBLED_FILE)
+            shutil.move(full, built / VERIFIER_FILE)
         shutil.copyfile(folder / TOKENIZER_FILE, built / TOKENIZER_FILE)
         os.replace(built, target)

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from propscope.model.assembly import DELTA_FILE, TOKENIZER_FILE, assemble
+from propscope.model.assembly import DELTA_FILE, TOKENIZER_FILE, VERIFIER_FILE, assemble
 from propscope.model.features import ArticleSignals, line_bounds
 
-VERIFIER_FILE = "verifier.onnx"
 CONTEXT_CHARS = 400  # of the line on either side of the span: the tokenizer truncates further
 PAIRS_PER_RUN = 8  # pairs sorted by length, so each run pads little
 
