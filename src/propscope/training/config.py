@@ -75,7 +75,7 @@ class VerifierConfig:
     # and a random stretch of a random line; their targets are how much of them lies in gold spans
     jittered: int = 1
     random: int = 1
-    encoder: str = "all-MiniLM-L6-v2"  # or "all-mpnet-base-v2" (installed by the `accurate` extra)
+    encoder: str = "all-MiniLM-L6-v2"  # or "all-mpnet-base-v2" (model/encoders.py says how to install it)
     # > 0: the encoder's weights stay frozen and low-rank adapters of this rank (LoRA, scaled by 2) learn beside
     # them with its biases and layer norms; the model then ships as a small delta over the installed encoder
     adapter_rank: int = 0
