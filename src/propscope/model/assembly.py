@@ -61,12 +61,18 @@ def delta_encoder(delta: Path) -> str:
 
 
 def _record(delta: Path) -> dict:
+    return _load(delta)[1]
+
+
+def _load(delta: Path):
+    """The delta's ONNX model and the record its metadata holds."""
     onnx = _onnx()
     from google.protobuf.message import DecodeError
+
     try:
         model = onnx.load(str(delta), load_external_data=False)
         props = {p.key: p.value for p in model.metadata_props}
-        return json.loads(props[DELTA_KEY])
+        return model, json.loads(props[DELTA_KEY])
     except (OSError, KeyError, ValueError, TypeError, DecodeError) as err:
         raise ModelError(f"{delta}: not a PropScope model delta ({err})") from None
 
@@ -83,13 +89,12 @@ def _build(delta: Path, target: Path) -> None:
     onnx = _onnx()
     from onnx import numpy_helper
 
-    record = _record(delta)
+    model, record = _load(delta)
     encoder = encoder_by_name(record["encoder"])
     if encoder.sha256 != record["sha256"]:
         raise ModelError(f"{delta}: made for another build of {encoder.name} than the one this PropScope knows")
     folder = encoder_folder(encoder.name)
     base = read_safetensors(folder / "model.safetensors")
-    model = onnx.load(str(delta))
     graph = model.graph
     stored = {t.name: t for t in graph.initializer}
     filled = []

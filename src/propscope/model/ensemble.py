@@ -57,7 +57,9 @@ class EnsembleModel:
         self.techniques = members[0].techniques
         self.decoding = Decoding(**self.meta.get("decoding", {}))
         self.calibration = Calibration(**self.meta.get("calibration", {}))
-        self.verifier = find_verifier(verifier_folder or self.directory, self.meta, threads)
+        # only a folder named for it: one derived from the members' place is not the ensemble's
+        own = verifier_folder or (Path(directory) if directory else None)
+        self.verifier = find_verifier(own, self.meta, threads) if own else None
 
     @classmethod
     def load(cls, directory: Path, threads: int | None = None) -> EnsembleModel:
