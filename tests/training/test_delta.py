@@ -158,6 +158,7 @@ def test_an_ensemble_names_techniques_with_its_own_delta_verifier(
     np.testing.assert_allclose(
         ensemble.classify(ensemble.encode(text), [(7, 19)]), shipped.probabilities(text, [(7, 19)]), atol=1e-6
     )
+
     # the stand-in's verifier learnt from the training split alone, the shipped one from every article
     def learnt_from(folder: str) -> set[str]:
         return set(json.loads((work / folder / "identity.json").read_text("utf-8"))["articles"])

@@ -347,6 +347,18 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     assert load_model(whole).multi_label
     assert "read by a stand-in that had not seen them: a tagger and a verifier" in (whole / "MODEL_CARD.md").read_text()
 
+    # a new verifier recipe retrains the verifier alone: the tagger trained on every article is kept
+    tagger_bytes, verifier_bytes = (whole / "encoder.onnx").read_bytes(), (whole / "verifier.onnx").read_bytes()
+    lines: list[str] = []
+    export, verifier = replace(config.export, output=str(whole)), replace(config.verifier, random=0)
+    recipe = replace(config, export=export, verifier=verifier)
+    again = train_with_stand_in(recipe, chooser, lines.append)
+    assert sum("keeping the tagger" in line for line in lines) == 1
+    assert not any(" windows, " in line for line in lines)  # the tagger did not train
+    assert (again / "encoder.onnx").read_bytes() == tagger_bytes
+    assert (again / "verifier.onnx").read_bytes() != verifier_bytes
+    assert json.loads((again / "meta.json").read_text("utf-8"))["verifier"]["random"] == 0
+
 
 def test_imported_corpus_folders_join_the_training_articles(tiny_corpus: Path, tmp_path: Path):
     folder = tmp_path / "corrections"

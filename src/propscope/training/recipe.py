@@ -50,7 +50,7 @@ from propscope.training.config import TAGGER_ENCODER, Config, with_overrides
 from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.training.loop import Corpus, cross_fitting_folds, load_corpus, train_network
-from propscope.training.verifier import export_verifier, train_verifier, verifier_for
+from propscope.training.verifier import verifier_for
 
 log = logging.getLogger(__name__)
 DECODING_GRID = {
@@ -260,7 +260,7 @@ def cross_fitted_models(config: Config, corpus: Corpus, work: Path, progress: Ca
         }
         if not _trained_alike(_exported_meta(directory), meta):
             progress(f"fold {number}/{len(folds)}: training without its {len(fold.dev)} held-out articles")
-            train_and_export(config, fold, directory, meta, progress)
+            train_and_export(config, fold, directory, meta, progress, work / f"fold-{number}.verifier")
         else:
             progress(f"fold {number}/{len(folds)}: reusing {directory}")
             write_meta(directory, meta)  # the reading settings (stride, window merging) may have changed
@@ -276,30 +276,43 @@ def _exported_meta(directory: Path) -> dict[str, Any] | None:
         return None
 
 
-def _trained_alike(exported: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
+def _trained_alike(
+    exported: dict[str, Any] | None,
+    wanted: dict[str, Any],
+    identity: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> bool:
     """Whether an exported network is the one ``wanted`` describes, as far as training goes (the export's
-    meta may also hold figures and choices made after training)."""
+    meta may also hold figures and choices made after training); ``identity`` says what counts."""
     if exported is None:
         return False
-    old, new = _training_identity(exported), _training_identity(wanted)
+    identity = identity or _training_identity
+    old, new = identity(exported), identity(wanted)
     return all(old.get(key) == value for key, value in new.items())
 
 
 def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
-    """What makes two networks the same: everything but the date, the model's name and folder and how
-    it reads an article (inference stride, window merging), which do not change the trained weights."""
+    """What makes two networks the same: everything but the date, the model's name and folder, how it
+    reads an article (inference stride, window merging) and the stand-in that makes its choices, which do
+    not change the trained weights."""
     config = meta.get("config", {})
     reading = {"stride": None, "window_merge": None}
     return meta | {
         "name": None,
         "created": None,
         "stride": None,
+        "stand_in": None,
         "config": config
         | {
             "export": config.get("export", {}) | {"output": None, "name": None},
             "model": config.get("model", {}) | reading,
         },
     }
+
+
+def _tagger_identity(meta: dict[str, Any]) -> dict[str, Any]:
+    """What the tagger's training depends on: the training identity without the verifier's settings."""
+    identity = _training_identity(meta)
+    return identity | {"verifier": None, "config": identity["config"] | {"verifier": None}}
 
 
 def train(config: Config, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
@@ -319,7 +332,7 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
         progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
         write_meta(fp32, meta)
     else:
-        train_and_export(config, corpus, fp32, meta, progress)
+        train_and_export(config, corpus, fp32, meta, progress, work / "verifier")
     chosen_on = held_out or encode_all([(OnnxModel(fp32), corpus.dev)])
     meta.update(command=command, **_choose_reading(chosen_on, corpus.labels, progress))
     write_meta(fp32, meta)
@@ -337,13 +350,31 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
 
 
 def train_and_export(
-    config: Config, corpus: Corpus, directory: Path, meta: dict[str, Any], progress: Callable[[str], None]
+    config: Config,
+    corpus: Corpus,
+    directory: Path,
+    meta: dict[str, Any],
+    progress: Callable[[str], None],
+    verifier_work: Path,
 ) -> None:
-    """Train the networks on ``corpus.train`` and write the model folder, meta.json last (a finished export)."""
-    tagger = train_network(config, corpus, progress)
+    """Train the networks on ``corpus.train`` and write the model folder, meta.json last (a finished export).
+
+    The verifier trains in ``verifier_work`` (reused there when trained alike, see ``verifier_for``), and a tagger
+    the folder already holds is kept when only the verifier's settings changed: a new verifier recipe then
+    costs minutes on a CPU, not the tagger's hour.
+    """
+    keep_tagger = _trained_alike(_exported_meta(directory), meta, _tagger_identity)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / META_FILE).unlink(missing_ok=True)  # unfinished until it is written again
+    (directory / VERIFIER_FILE).unlink(missing_ok=True)
     if config.verifier.enabled:
-        verifier = train_verifier(config, corpus.train, corpus.labels, progress)
-        export_verifier(verifier, directory, config.export.verifier_precision)
+        verifier = verifier_for(config, corpus.train, corpus.labels, verifier_work, progress)
+        shutil.copyfile(verifier / VERIFIER_FILE, directory / VERIFIER_FILE)
+    if keep_tagger:
+        progress(f"keeping the tagger in {directory}: only the verifier's settings changed")
+        write_meta(directory, meta)
+        return
+    tagger = train_network(config, corpus, progress)
     progress("exporting to ONNX")
     export_model(tagger, encoder_folder(TAGGER_ENCODER), directory, meta)
 
@@ -472,7 +503,7 @@ def train_with_stand_in(
     if _trained_alike(_exported_meta(fp32), meta):
         progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
     else:
-        train_and_export(config, corpus, fp32, meta, progress)
+        train_and_export(config, corpus, fp32, meta, progress, work / "verifier")
     held_out = encode_all([(reader, split.validation)])
     meta.update(command=command, **_choose_reading(held_out, split.labels, progress))
     write_meta(fp32, meta)

@@ -159,6 +159,7 @@ def verifier_for(
     """``directory`` holding a verifier trained on ``articles``: reused where one of the same settings and
     articles is there (a stamp, written last, says which), else trained and exported."""
     identity = {"verifier": asdict(config.verifier), "seed": config.training.seed}
+    identity["precision"] = config.export.verifier_precision
     identity["articles"] = sorted(a.id for a in articles)
     stamp = directory / "identity.json"
     if stamp.exists() and json.loads(stamp.read_text("utf-8")) == identity:
