@@ -57,9 +57,13 @@ def validation_articles(data: Path) -> list[Article]:
     return load_articles(data / "train-articles", set(read_ids(data / "splits" / "validation-ids.txt")))
 
 
-def model_on_validation(description: str | None) -> tuple[Analyzer, list[Article], list]:
-    """For scripts that judge one model (``--model``) on the validation split: the model, articles and gold labels."""
-    parser = parser_with_data(description)
+def model_on_validation(
+    description: str | None, parser: argparse.ArgumentParser | None = None
+) -> tuple[Analyzer, list[Article], list]:
+    """For scripts that judge one model (``--model``) on the validation split: the model, articles and gold labels.
+
+    ``parser``: one made by ``parser_with_data`` with the script's own options (it reads them again)."""
+    parser = parser or parser_with_data(description)
     parser.add_argument("--model", default="default")
     args = parser.parse_args()
     articles = validation_articles(args.data)

@@ -133,32 +133,70 @@ def test_length_weighted_tag_loss_lifts_short_spans():
     assert span_token_scale([example], 0.0) == pytest.approx(1.0)
 
 
-def test_fp16_weight_storage_halves_the_file_and_keeps_outputs(tmp_path: Path):
+def tiny_encoder_folder(folder: Path, weight: np.ndarray) -> Path:
+    """A model folder whose encoder is one MatMul by ``weight``, the other files placeholders."""
     import onnx
-    import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    from propscope.training.export import store_weights_as_fp16
-
-    rng = np.random.default_rng(0)
-    weight = rng.normal(size=(64, 64)).astype(np.float32)
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])],
         "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, weight.shape[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, weight.shape[1]])],
         [numpy_helper.from_array(weight, "w")],
     )
-    source, target = tmp_path / "fp32", tmp_path / "fp16"
-    source.mkdir()
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(source / "encoder.onnx"))
+    folder.mkdir()
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(folder / "encoder.onnx"))
     for name in ("classifier.npz", "tokenizer.json", "meta.json"):
-        (source / name).write_bytes(b"{}")
+        (folder / name).write_bytes(b"{}")
+    return folder
+
+
+def run_tiny(folder: Path, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(folder / "encoder.onnx")).run(None, {"x": x})[0]
+
+
+def test_fp16_weight_storage_halves_the_file_and_keeps_outputs(tmp_path: Path):
+    from propscope.training.export import store_weights_as_fp16
+
+    rng = np.random.default_rng(0)
+    source, target = (
+        tiny_encoder_folder(tmp_path / "fp32", rng.normal(size=(64, 64)).astype(np.float32)),
+        tmp_path / "fp16",
+    )
     store_weights_as_fp16(source, target)
     assert (target / "encoder.onnx").stat().st_size < 0.6 * (source / "encoder.onnx").stat().st_size
     x = rng.normal(size=(1, 64)).astype(np.float32)
-    run = lambda d: ort.InferenceSession(str(d / "encoder.onnx")).run(None, {"x": x})[0]  # noqa: E731
-    assert np.allclose(run(source), run(target), rtol=1e-2, atol=1e-2)
+    assert np.allclose(run_tiny(source, x), run_tiny(target, x), rtol=1e-2, atol=1e-2)
+
+
+def test_an_encoder_stored_in_fp16_quantizes_per_channel(tmp_path: Path):
+    import onnx
+
+    from propscope.training.export import quantize_file, quantize_model, restore_fp32_weights, store_weights_as_fp16
+
+    rng = np.random.default_rng(1)
+    weight = rng.normal(size=(64, 64)).astype(np.float32) * np.geomspace(0.01, 10, 64).astype(np.float32)
+    source = tiny_encoder_folder(tmp_path / "fp32", weight)
+    store_weights_as_fp16(source, tmp_path / "fp16")
+    restore_fp32_weights(tmp_path / "fp16" / "encoder.onnx", tmp_path / "restored.onnx")
+    restored = onnx.load(str(tmp_path / "restored.onnx"))
+    assert [n.op_type for n in restored.graph.node] == ["MatMul"]  # the casts are gone, the weights fp32 again
+    x = rng.normal(size=(1, 64)).astype(np.float32)
+    exact = run_tiny(tmp_path / "fp16", x)
+    quantize_model(tmp_path / "fp16", tmp_path / "int8")
+    assert sorted(p.name for p in (tmp_path / "int8").iterdir()) == sorted(p.name for p in source.iterdir())
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "int8" / "encoder.onnx")).graph.node}
+    assert "MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops
+    # one scale per output column: columns 1000 times smaller than others keep their precision
+    scale = np.linalg.norm(weight, axis=0) * np.linalg.norm(x)
+    error = lambda folder: (np.abs(run_tiny(folder, x) - exact) / scale).max()  # noqa: E731
+    quantize_file(tmp_path / "restored.onnx", tmp_path / "per-tensor.onnx")
+    (tmp_path / "per-tensor").mkdir()
+    (tmp_path / "per-tensor.onnx").rename(tmp_path / "per-tensor" / "encoder.onnx")
+    assert error(tmp_path / "int8") < 0.01 < error(tmp_path / "per-tensor")
 
 
 def test_meme_windows_train_the_classifier_but_not_the_tagger(encoder_tokenizer_path: str):
@@ -303,6 +341,8 @@ def train_tiny_tagger(corpus: Path, folder: Path) -> Path:
 
 
 def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Path, tmp_path: Path):
+    import onnx
+
     tagger = train_tiny_tagger(tiny_corpus, tmp_path / "t")
     config = verifier_config(tiny_corpus, tmp_path / "v" / "model")
     pooled = replace(config, export=replace(config.export, output=str(tmp_path / "v" / "pooled")))
@@ -333,7 +373,12 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     )
     meta = json.loads((pair / "meta.json").read_text("utf-8"))
     assert meta["chosen_on"].startswith("the 2 validation articles") and meta["validation"] == {}
-    assert "Validation figures" not in (pair / "MODEL_CARD.md").read_text("utf-8")
+    card = (pair / "MODEL_CARD.md").read_text("utf-8")
+    assert "Validation figures" not in card and "named by the members' verifiers (1 of 2 members have one" in card
+    verifier = directory / "verifier.onnx"
+    verifier.write_bytes(verifier.read_bytes() + b"\0")  # as if the member's verifier alone had been retrained
+    with pytest.raises(ModelError, match="changed since the ensemble was built"):
+        load_model(pair)
 
     # networks trained on every article, every choice made by the stand-in that left the validation split out
     with pytest.raises(InputError, match="training split alone"):
@@ -347,17 +392,20 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     assert load_model(whole).multi_label
     assert "read by a stand-in that had not seen them: a tagger and a verifier" in (whole / "MODEL_CARD.md").read_text()
 
-    # a new verifier recipe retrains the verifier alone: the tagger trained on every article is kept
-    tagger_bytes, verifier_bytes = (whole / "encoder.onnx").read_bytes(), (whole / "verifier.onnx").read_bytes()
+    # a new verifier recipe retrains the verifier alone: the tagger trained on every article is kept, and an int8
+    # tagger ships from it, its choices made on the stand-in read in int8 too
+    verifier_bytes = (whole / "verifier.onnx").read_bytes()
     lines: list[str] = []
-    export, verifier = replace(config.export, output=str(whole)), replace(config.verifier, random=0)
-    recipe = replace(config, export=export, verifier=verifier)
+    export = replace(config.export, output=str(whole), precision="int8")
+    recipe = replace(config, export=export, verifier=replace(config.verifier, random=0))
     again = train_with_stand_in(recipe, chooser, lines.append)
     assert sum("keeping the tagger" in line for line in lines) == 1
     assert not any(" windows, " in line for line in lines)  # the tagger did not train
-    assert (again / "encoder.onnx").read_bytes() == tagger_bytes
     assert (again / "verifier.onnx").read_bytes() != verifier_bytes
     assert json.loads((again / "meta.json").read_text("utf-8"))["verifier"]["random"] == 0
+    for folder in (again, tmp_path / "all.work" / "stand-in-int8"):
+        assert "MatMulInteger" in {n.op_type for n in onnx.load(str(folder / "encoder.onnx")).graph.node}
+    assert load_model(again).multi_label
 
 
 def test_imported_corpus_folders_join_the_training_articles(tiny_corpus: Path, tmp_path: Path):

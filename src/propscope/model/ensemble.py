@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from propscope.errors import ModelError
+from propscope.model.assembly import DELTA_FILE, VERIFIER_FILE
 from propscope.model.calibration import Calibration
 from propscope.model.inference import (
     CLASSIFIER_FILE,
@@ -101,11 +102,17 @@ class EnsembleModel:
 
 
 def member_digest(directory: Path) -> str:
-    """Identifies a trained network by its technique classifier's weights, which any retraining changes."""
+    """Identifies a member by its technique classifier's weights, which any retraining of the tagger changes, and
+    by its verifier, which may be retrained alone: an ensemble's choices were made for both."""
+    digest = hashlib.sha256()
     try:
-        return hashlib.sha256((Path(directory) / CLASSIFIER_FILE).read_bytes()).hexdigest()[:16]
+        digest.update((Path(directory) / CLASSIFIER_FILE).read_bytes())
+        for name in (VERIFIER_FILE, DELTA_FILE):
+            if (Path(directory) / name).exists():
+                digest.update((Path(directory) / name).read_bytes())
     except OSError as err:
         raise ModelError(f"{directory}: not a usable PropScope model ({err})") from None
+    return digest.hexdigest()[:16]
 
 
 def load_model(directory: Path, threads: int | None = None) -> OnnxModel | EnsembleModel:

@@ -5,12 +5,13 @@ Kept apart from the recipe so that what a card says can change without touching 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from propscope.model.assembly import DELTA_FILE
 from propscope.model.encoders import ENCODERS
-from propscope.model.inference import ENCODER_FILE
+from propscope.model.inference import ENCODER_FILE, META_FILE
 from propscope.training.evaluation import per_technique_markdown
 
 CARD_FILE = "MODEL_CARD.md"
@@ -39,7 +40,18 @@ member, so it is slower than one model.
 def _ensemble_naming(meta: dict[str, Any], directory: Path) -> str:
     verifier = meta.get("verifier")
     if not verifier:
-        return "technique probabilities too (those\nof the members with a verifier alone, where some have one)"
+        members = [json.loads((directory / m / META_FILE).read_text("utf-8")) for m in meta["members"]]
+        verifiers = [m["verifier"] for m in members if "verifier" in m]
+        if not verifiers:
+            return "technique probabilities too"
+        seeds = ", ".join(
+            str(m.get("verifier_config", m["config"])["training"]["seed"]) for m in members if "verifier" in m
+        )
+        return (
+            f"techniques are named by the members' verifiers{' averaged' if len(verifiers) > 1 else ''} "
+            f"({len(verifiers)} of {len(members)} members have one; training seeds {seeds}), whose probabilities\n"
+            'leave room for "no technique"'
+        )
     encoder = ENCODERS[verifier["encoder"]]
     size = (directory / DELTA_FILE).stat().st_size / 1e6
     return (
@@ -159,7 +171,8 @@ def _held_out_text(meta: dict[str, Any]) -> str:
         return (
             "The span decoding, the technique thresholds and the score calibration were chosen on "
             f"{meta['chosen_on']}: a tagger and a verifier trained on the training split alone, made by "
-            f"{_command_text(meta['stand_in'], 'propscope train')}."
+            f"{_command_text(meta['stand_in'], 'propscope train')}"
+            f"{' (its tagger read in int8, as this one ships)' if meta.get('precision') == 'int8' else ''}."
         )
     if folds:
         return (
@@ -315,7 +328,8 @@ Per technique, shipped weights:
 def model_card(meta: dict[str, Any], directory: Path) -> str:
     size_mb = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
     t, m, d = meta["config"]["training"], meta["config"]["model"], meta["config"]["data"]
-    files = f"`{ENCODER_FILE}` (weights: {meta['precision']}; ONNX Runtime)"
+    weights = "int8, one scale per output channel" if meta["precision"] == "int8" else meta["precision"]
+    files = f"`{ENCODER_FILE}` (weights: {weights}; ONNX Runtime)"
     if "verifier" in meta:
         files += ", `verifier.onnx`"
     return f"""# PropScope model `{meta["name"]}`

@@ -292,7 +292,8 @@ def _trained_alike(
 
 def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
     """What makes two networks the same: everything but the date, the model's name and folder, how it
-    reads an article (inference stride, window merging) and the stand-in that makes its choices, which do
+    reads an article (inference stride, window merging), the precision it ships in (made from the fp32 export
+    afterwards) and the stand-in that makes its choices, which do
     not change the trained weights."""
     config = meta.get("config", {})
     reading = {"stride": None, "window_merge": None}
@@ -303,7 +304,8 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
         "stand_in": None,
         "config": config
         | {
-            "export": config.get("export", {}) | {"output": None, "name": None},
+            "export": config.get("export", {})
+            | {"output": None, "name": None, "precision": None, "max_int8_f1_drop": None},
             "model": config.get("model", {}) | reading,
         },
     }
@@ -312,7 +314,8 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
 def _tagger_identity(meta: dict[str, Any]) -> dict[str, Any]:
     """What the tagger's training depends on: the training identity without the verifier's settings."""
     identity = _training_identity(meta)
-    return identity | {"verifier": None, "config": identity["config"] | {"verifier": None}}
+    export = identity["config"]["export"] | {"verifier_precision": None}
+    return identity | {"verifier": None, "config": identity["config"] | {"verifier": None, "export": export}}
 
 
 def train(config: Config, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
@@ -491,6 +494,9 @@ def train_with_stand_in(
     reader = load_model(stand_in)
     _require_training_split(reader.meta, stand_in, "a stand-in")
     corpus, split, work = _pool_and_split(config)
+    if config.export.precision == "int8":  # choices made for int8 probabilities: the stand-in reads in int8 too
+        quantize_model(stand_in, work / "stand-in-int8")
+        reader = load_model(work / "stand-in-int8")
     output = Path(config.export.output)
     fp32 = work / "fp32"
     meta = _base_meta(config) | {
