@@ -398,6 +398,11 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     lines: list[str] = []
     export = replace(config.export, output=str(whole), precision="int8")
     recipe = replace(config, export=export, verifier=replace(config.verifier, random=0))
+    with pytest.raises(InputError, match="stand-in's verifier must be trained with"):
+        train_with_stand_in(recipe, chooser, lines.append)  # its choices were made for another verifier
+    other = replace(recipe, export=replace(config.export, output=str(tmp_path / "v0" / "model")))
+    add_verifier(other, tagger, progress=lambda line: None)
+    chooser = tmp_path / "v0" / "model.work" / "chooser"
     again = train_with_stand_in(recipe, chooser, lines.append)
     assert sum("keeping the tagger" in line for line in lines) == 1
     assert not any(" windows, " in line for line in lines)  # the tagger did not train
@@ -406,6 +411,11 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     for folder in (again, tmp_path / "all.work" / "stand-in-int8"):
         assert "MatMulInteger" in {n.op_type for n in onnx.load(str(folder / "encoder.onnx")).graph.node}
     assert load_model(again).multi_label
+    lines.clear()
+    longer = replace(recipe, training=replace(recipe.training, epochs=recipe.training.epochs + 1))
+    train_with_stand_in(longer, chooser, lines.append)  # a tagger setting changed: the tagger trains again
+    assert any(" windows, " in line for line in lines) and not any("keeping the tagger" in line for line in lines)
+    assert any("reusing the verifier" in line for line in lines)
 
 
 def test_imported_corpus_folders_join_the_training_articles(tiny_corpus: Path, tmp_path: Path):

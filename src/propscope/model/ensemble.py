@@ -70,7 +70,8 @@ class EnsembleModel:
         except (OSError, KeyError, ValueError) as err:
             raise ModelError(f"{directory}: not a usable PropScope ensemble ({err})") from None
         for path, expected in zip(paths, meta.get("member_digests", [None] * len(paths)), strict=True):
-            if expected is not None and member_digest(path) != expected:
+            # ensembles built before the digest covered verifiers name the classifier's alone
+            if expected is not None and expected not in (member_digest(path), member_digest(path, verifier=False)):
                 raise ModelError(f"{directory}: member {path} changed since the ensemble was built: rebuild it")
         return cls([OnnxModel(path, threads=threads) for path in paths], meta, directory, threads)
 
@@ -101,14 +102,14 @@ class EnsembleModel:
         return np.mean([m.classify(e, spans) for m, e in namers], axis=0)
 
 
-def member_digest(directory: Path) -> str:
+def member_digest(directory: Path, verifier: bool = True) -> str:
     """Identifies a member by its technique classifier's weights, which any retraining of the tagger changes, and
     by its verifier, which may be retrained alone: an ensemble's choices were made for both."""
     digest = hashlib.sha256()
     try:
         digest.update((Path(directory) / CLASSIFIER_FILE).read_bytes())
         for name in (VERIFIER_FILE, DELTA_FILE):
-            if (Path(directory) / name).exists():
+            if verifier and (Path(directory) / name).exists():
                 digest.update((Path(directory) / name).read_bytes())
     except OSError as err:
         raise ModelError(f"{directory}: not a usable PropScope model ({err})") from None

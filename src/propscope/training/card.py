@@ -45,7 +45,9 @@ def _ensemble_naming(meta: dict[str, Any], directory: Path) -> str:
         if not verifiers:
             return "technique probabilities too"
         seeds = ", ".join(
-            str(m.get("verifier_config", m["config"])["training"]["seed"]) for m in members if "verifier" in m
+            str((m.get("verifier_config") or m.get("config", {})).get("training", {}).get("seed", "?"))
+            for m in members
+            if "verifier" in m
         )
         return (
             f"techniques are named by the members' verifiers{' averaged' if len(verifiers) > 1 else ''} "

@@ -70,6 +70,7 @@ def quantize_model(source: Path, target: Path) -> None:
 def _copy_beside_encoder(source: Path, target: Path) -> None:
     """Every file of a model folder but the encoder (the verifier keeps the precision it was exported in)."""
     target.mkdir(parents=True, exist_ok=True)
+    (target / VERIFIER_FILE).unlink(missing_ok=True)  # an earlier export's must not outlive its model
     for name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE, VERIFIER_FILE):
         if name != VERIFIER_FILE or (source / name).exists():
             shutil.copyfile(source / name, target / name)

@@ -46,7 +46,7 @@ from propscope.model.verifier import VERIFIER_FILE
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.card import CARD_FILE, ensemble_card, model_card
-from propscope.training.config import TAGGER_ENCODER, Config, with_overrides
+from propscope.training.config import TAGGER_ENCODER, Config, VerifierConfig, with_overrides
 from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.training.loop import Corpus, cross_fitting_folds, load_corpus, train_network
@@ -293,8 +293,7 @@ def _trained_alike(
 def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
     """What makes two networks the same: everything but the date, the model's name and folder, how it
     reads an article (inference stride, window merging), the precision it ships in (made from the fp32 export
-    afterwards) and the stand-in that makes its choices, which do
-    not change the trained weights."""
+    afterwards) and the stand-in that makes its choices, none of which changes the trained weights."""
     config = meta.get("config", {})
     reading = {"stride": None, "window_merge": None}
     return meta | {
@@ -367,17 +366,20 @@ def train_and_export(
     costs minutes on a CPU, not the tagger's hour.
     """
     keep_tagger = _trained_alike(_exported_meta(directory), meta, _tagger_identity)
+    # the networks train before the folder is touched: a run stopped meanwhile leaves the last export whole
+    verifier = (
+        verifier_for(config, corpus.train, corpus.labels, verifier_work, progress) if config.verifier.enabled else None
+    )
+    tagger = None if keep_tagger else train_network(config, corpus, progress)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / META_FILE).unlink(missing_ok=True)  # unfinished until it is written again
     (directory / VERIFIER_FILE).unlink(missing_ok=True)
-    if config.verifier.enabled:
-        verifier = verifier_for(config, corpus.train, corpus.labels, verifier_work, progress)
+    if verifier is not None:
         shutil.copyfile(verifier / VERIFIER_FILE, directory / VERIFIER_FILE)
-    if keep_tagger:
+    if tagger is None:
         progress(f"keeping the tagger in {directory}: only the verifier's settings changed")
         write_meta(directory, meta)
         return
-    tagger = train_network(config, corpus, progress)
     progress("exporting to ONNX")
     export_model(tagger, encoder_folder(TAGGER_ENCODER), directory, meta)
 
@@ -429,6 +431,19 @@ def _require_plain_verifier(config: Config) -> None:
         raise InputError(
             f"a model folder's verifier uses the tagger's encoder ({TAGGER_ENCODER}) without adapters; a verifier "
             "on another encoder, shipped as a delta, is an ensemble's own: propscope ensemble ... --verifier"
+        )
+
+
+def _require_same_verifier(meta: dict[str, Any], config: Config, folder: Path) -> None:
+    """The choices a stand-in makes (technique threshold, calibration) are for its verifier: it must be trained with
+    the settings of the one that ships."""
+    if not config.verifier.enabled:
+        return
+    settings = meta.get("verifier")
+    if settings is None or asdict(VerifierConfig(**settings)) != asdict(config.verifier):
+        raise InputError(
+            f"{folder}: a stand-in's verifier must be trained with the configuration's [verifier] settings; make one "
+            "with propscope train --tagger TAGGER (its .work/chooser)"
         )
 
 
@@ -493,9 +508,11 @@ def train_with_stand_in(
     _require_plain_verifier(config)
     reader = load_model(stand_in)
     _require_training_split(reader.meta, stand_in, "a stand-in")
+    _require_same_verifier(reader.meta, config, stand_in)
     corpus, split, work = _pool_and_split(config)
-    if config.export.precision == "int8":  # choices made for int8 probabilities: the stand-in reads in int8 too
-        quantize_model(stand_in, work / "stand-in-int8")
+    int8 = reader.meta.get("precision") == "int8"
+    if config.export.precision == "int8" and not int8 and isinstance(reader, OnnxModel):
+        quantize_model(stand_in, work / "stand-in-int8")  # choices made for int8 probabilities, as they ship
         reader = load_model(work / "stand-in-int8")
     output = Path(config.export.output)
     fp32 = work / "fp32"

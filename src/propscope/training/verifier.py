@@ -11,6 +11,7 @@ validation split, bench/RESULTS.md): the softmax makes the techniques compete, a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -158,13 +159,17 @@ def verifier_for(
 ) -> Path:
     """``directory`` holding a verifier trained on ``articles``: reused where one of the same settings and
     articles is there (a stamp, written last, says which), else trained and exported."""
-    identity = {"verifier": asdict(config.verifier), "seed": config.training.seed}
-    identity["precision"] = config.export.verifier_precision
+    t = config.training
+    identity = {"verifier": asdict(config.verifier), "seed": t.seed, "precision": config.export.verifier_precision}
+    identity["training"] = [t.weight_decay, t.warmup_ratio, t.compute_dtype, t.device]  # what train_verifier reads
     identity["articles"] = sorted(a.id for a in articles)
+    gold = sorted((a.id, g.start, g.end, g.technique) for a in articles for g in labels.get(a.id, []))
+    identity["labels"] = hashlib.sha256(json.dumps(gold).encode()).hexdigest()
     stamp = directory / "identity.json"
     if stamp.exists() and json.loads(stamp.read_text("utf-8")) == identity:
         progress(f"reusing the verifier in {directory}")
         return directory
+    stamp.unlink(missing_ok=True)  # the folder is unfinished until a new stamp is written, last
     network = train_verifier(config, articles, labels, progress)
     if config.verifier.adapter_rank:  # a delta over the installed encoder, which brings its tokenizer
         from propscope.training.delta import export_verifier_delta
