@@ -101,8 +101,8 @@ def main() -> None:
     for technique, score in pooled.per_technique.items():
         print(f"| {technique} | {score.gold} | {score.f1:.4f} |")
     if args.json:
-        averaged = [str(work) for work in args.average]
-        record = {"settings": args.overrides, "averaged": averaged, "folds": per_fold, "pooled": pooled.as_dict()}
+        partners = [str(work) for work in args.average]
+        record = {"settings": args.overrides, "averaged": partners, "folds": per_fold, "pooled": pooled.as_dict()}
         args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
 

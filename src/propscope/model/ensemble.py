@@ -70,8 +70,8 @@ class EnsembleModel:
         except (OSError, KeyError, ValueError) as err:
             raise ModelError(f"{directory}: not a usable PropScope ensemble ({err})") from None
         for path, expected in zip(paths, meta.get("member_digests", [None] * len(paths)), strict=True):
-            # ensembles built before the digest covered verifiers name the classifier's alone
-            if expected is not None and expected not in (member_digest(path), member_digest(path, verifier=False)):
+            # ensembles built before the digest covered verifiers name the classifier's alone (checked only then)
+            if expected not in (None, member_digest(path)) and expected != member_digest(path, verifier=False):
                 raise ModelError(f"{directory}: member {path} changed since the ensemble was built: rebuild it")
         return cls([OnnxModel(path, threads=threads) for path in paths], meta, directory, threads)
 
