@@ -56,3 +56,11 @@ def test_one_fold_cannot_cross_fit(tmp_path: Path, folds: int):
     path.write_text(f"[data]\nfolds = {folds}\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"\[data\] folds must be 0 .* or at least 2"):
         load_config(path)
+
+
+@pytest.mark.parametrize("settings", ["networks = 0", "networks = 2\nadapter_rank = 4"])
+def test_verifier_networks_are_at_least_one_and_one_in_a_delta(tmp_path: Path, settings: str):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[verifier]\n{settings}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"\[verifier\] networks must be at least 1, and 1 with adapters"):
+        load_config(path)

@@ -153,7 +153,7 @@ def test_an_ensemble_names_techniques_with_its_own_delta_verifier(
     assert ensemble.multi_label
     text = "Title\n\nThe reckless council approved a shameful plan.\n"
     work = Path(config.export.output + ".work")
-    shipped = find_verifier(work / "verifier", meta)
+    shipped = find_verifier(work / "verifier" / "seed-13", meta)  # one network: its own folder
     assert shipped is not None
     np.testing.assert_allclose(
         ensemble.classify(ensemble.encode(text), [(7, 19)]), shipped.probabilities(text, [(7, 19)]), atol=1e-6
@@ -161,7 +161,7 @@ def test_an_ensemble_names_techniques_with_its_own_delta_verifier(
 
     # the stand-in's verifier learnt from the training split alone, the shipped one from every article
     def learnt_from(folder: str) -> set[str]:
-        return set(json.loads((work / folder / "identity.json").read_text("utf-8"))["articles"])
+        return set(json.loads((work / folder / "seed-13" / "identity.json").read_text("utf-8"))["articles"])
 
     training_split = set((tiny_corpus / "splits" / "train-ids.txt").read_text("utf-8").split())
     assert learnt_from("verifier") == {"1", "2", "3", "4"} and learnt_from("fixed-split") == training_split

@@ -332,6 +332,30 @@ def test_a_verifier_model_trains_on_every_article_and_reports_its_folds(tiny_cor
     assert all(0 < span.score <= 1 for span in analysis.spans)
 
 
+def test_averaged_verifier_networks_train_with_successive_seeds_and_are_reused_one_by_one(
+    tiny_corpus: Path, tmp_path: Path
+):
+    from propscope.model.verifier import Verifier
+    from propscope.training.verifier import verifier_for
+
+    config = verifier_config(tiny_corpus, tmp_path / "model")
+    corpus = load_corpus(config)
+    two = replace(config, verifier=replace(config.verifier, networks=2))
+    lines: list[str] = []
+    averaged = verifier_for(two, corpus.train, corpus.labels, tmp_path / "v", lines.append)
+    seeds = [json.loads((averaged / f"seed-{s}" / "identity.json").read_text("utf-8"))["seed"] for s in (13, 14)]
+    assert averaged == tmp_path / "v" and seeds == [13, 14] and not any("reusing" in line for line in lines)
+    text = "Title\n\nThe reckless council approved a shameful plan.\n"
+    spans = [(7, 19), (20, 27), (0, 5)]
+    read = lambda folder: Verifier(folder, folder / "tokenizer.json", 32).probabilities(text, spans)  # noqa: E731
+    members = [read(averaged / f"seed-{s}") for s in (13, 14)]
+    assert not np.allclose(members[0], members[1])  # the seeds made different networks ...
+    np.testing.assert_allclose(read(averaged), np.mean(members, axis=0), atol=1e-6)  # ... which one graph averages
+    lines.clear()
+    one = verifier_for(config, corpus.train, corpus.labels, tmp_path / "v", lines.append)
+    assert one == tmp_path / "v" / "seed-13" and lines == [f"reusing the verifier in {one}"]
+
+
 def train_tiny_tagger(corpus: Path, folder: Path) -> Path:
     """A tagger without a verifier, trained on the tiny corpus's training split, in ``folder``/tagger."""
     folder.mkdir()

@@ -229,7 +229,8 @@ def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
         threshold = meta["decoding"].get("technique_threshold", 0.0)
         extra = max(threshold, meta["decoding"].get("extra_technique_threshold", 0.0))
         return (
-            f"A second encoder of the same kind, the verifier (`verifier.onnx`), reads each candidate span and its "
+            f"A second encoder of the same kind, the verifier (`verifier.onnx`{_networks_text(meta)}), reads each "
+            "candidate span and its "
             f"line as a sentence pair ({v['max_tokens']} word pieces) and gives, from its first state and "
             f"{len(meta['features'])} surface signals ({', '.join(meta['features'])}), a probability for each "
             f'technique and for "no technique" (one softmax). The span receives its most probable technique where '
@@ -256,6 +257,15 @@ def _verifier_training_text(meta: dict[str, Any]) -> str:
         'technique". Weights: '
         f"{_verifier_precision(meta)}."
     )
+
+
+def _networks_text(meta: dict[str, Any]) -> str:
+    networks = meta["verifier"].get("networks", 1)
+    if networks == 1:
+        return ""
+    seed = meta.get("verifier_config", meta["config"])["training"]["seed"]
+    seeds = ", ".join(str(seed + k) for k in range(networks))
+    return f": {networks} networks trained alike with seeds {seeds}, their probabilities averaged"
 
 
 def _jitter_text(verifier: dict[str, Any]) -> str:

@@ -79,6 +79,8 @@ class VerifierConfig:
     # > 0: the encoder's weights stay frozen and low-rank adapters of this rank (LoRA, scaled by 2) learn beside
     # them with its biases and layer norms; the model then ships as a small delta over the installed encoder
     adapter_rank: int = 0
+    # verifiers trained alike with seeds training.seed, +1, ..., their probabilities averaged in one verifier.onnx
+    networks: int = 1
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,11 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
         raise InputError(f"{source}: [data] folds must be 0 (dev hold-out) or at least 2, got {section.folds}")
     if isinstance(section, VerifierConfig) and section.adapter_rank < 0:
         raise InputError(f"{source}: [verifier] adapter_rank must be 0 (none) or more, got {section.adapter_rank}")
+    if isinstance(section, VerifierConfig) and (section.networks < 1 or section.networks > 1 and section.adapter_rank):
+        raise InputError(
+            f"{source}: [verifier] networks must be at least 1, and 1 with adapters (a delta holds one network), "
+            f"got {section.networks}"
+        )
     return section
 
 

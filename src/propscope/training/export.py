@@ -131,3 +131,36 @@ def restore_fp32_weights(source: Path, target: Path) -> None:
         )
         graph.node.remove(node)
     onnx.save(model, str(target))
+
+
+def average_graphs(sources: list[Path], target: Path) -> None:
+    """One graph that runs every source graph on the same inputs and outputs the mean of their (single) outputs.
+
+    The sources must share inputs and output: verifiers trained with different seeds, each already in its shipped
+    precision. One file keeps the runtime unchanged: a model folder still holds one ``verifier.onnx``.
+    """
+    import onnx
+    from onnx import compose, helper
+
+    models = [onnx.load(str(path)) for path in sources]
+    first = models[0].graph
+    signature = [(i.name, i.type) for i in first.input], [o.name for o in first.output]
+    if len(first.output) != 1 or any(
+        ([(i.name, i.type) for i in m.graph.input], [o.name for o in m.graph.output]) != signature
+        or m.opset_import != models[0].opset_import
+        for m in models[1:]
+    ):
+        raise ValueError(f"averaging {', '.join(map(str, sources))}: the graphs differ in inputs, outputs or opsets")
+    parts = [compose.add_prefix_graph(m.graph, f"n{k}/", rename_inputs=False) for k, m in enumerate(models)]
+    output = first.output[0]
+    graph = helper.make_graph(
+        [node for part in parts for node in part.node]
+        + [helper.make_node("Mean", [part.output[0].name for part in parts], [output.name], name="average")],
+        "averaged",
+        list(first.input),
+        [output],
+        initializer=[i for part in parts for i in part.initializer],
+        value_info=[v for part in parts for v in part.value_info],
+    )
+    merged = helper.make_model(graph, opset_imports=models[0].opset_import, ir_version=models[0].ir_version)
+    onnx.save(merged, str(target))

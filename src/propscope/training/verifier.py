@@ -20,19 +20,21 @@ import shutil
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from propscope.corpus.labels import Label
 from propscope.document import Article
+from propscope.model.assembly import TOKENIZER_FILE
 from propscope.model.encoders import encoder_folder
 from propscope.model.features import FEATURE_NAMES, ArticleSignals, line_bounds
 from propscope.model.verifier import VERIFIER_FILE, encode_pairs, load_pair_tokenizer, pair_text
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.config import Config
-from propscope.training.export import ONNX_OPSET
+from propscope.training.export import ONNX_OPSET, average_graphs
 
 _WORD = re.compile(r"\S+")
 MAX_SHIFT_WORDS = 3
@@ -157,14 +159,27 @@ def train_verifier(
 def verifier_for(
     config: Config, articles: list[Article], labels: dict[str, list[Label]], directory: Path, progress
 ) -> Path:
-    """``directory`` holding a verifier trained on ``articles``: reused where one of the same settings and
-    articles is there (a stamp, written last, says which), else trained and exported."""
-    t = config.training
-    identity = {"verifier": asdict(config.verifier), "seed": t.seed, "precision": config.export.verifier_precision}
-    identity["training"] = [t.weight_decay, t.warmup_ratio, t.compute_dtype, t.device]  # what train_verifier reads
-    identity["articles"] = sorted(a.id for a in articles)
-    gold = sorted((a.id, g.start, g.end, g.technique) for a in articles for g in labels.get(a.id, []))
-    identity["labels"] = hashlib.sha256(json.dumps(gold).encode()).hexdigest()
+    """A folder holding the verifier trained on ``articles``: ``[verifier] networks`` of them, with seeds from the
+    training seed up, each trained (or reused) in ``directory/seed-N``; several are averaged into one graph in
+    ``directory``. Verifiers of other seeds named the techniques of unseen articles differently by about one fold
+    spread, and two averaged named them better than either (bench/RESULTS.md)."""
+    seeds = [config.training.seed + k for k in range(config.verifier.networks)]
+    seeded = [replace(config, training=replace(config.training, seed=seed)) for seed in seeds]
+    trained = [_network_for(c, articles, labels, directory, progress) for c in seeded]
+    if len(trained) == 1:
+        return trained[0]
+    average_graphs([folder / VERIFIER_FILE for folder in trained], directory / VERIFIER_FILE)
+    shutil.copyfile(trained[0] / TOKENIZER_FILE, directory / TOKENIZER_FILE)
+    return directory
+
+
+def _network_for(
+    config: Config, articles: list[Article], labels: dict[str, list[Label]], parent: Path, progress
+) -> Path:
+    """``parent/seed-N`` holding one verifier network of the configuration's seed: reused where one of the same
+    settings and articles is there (a stamp, written last, says which), else trained and exported."""
+    directory = parent / f"seed-{config.training.seed}"
+    identity = network_identity(config, articles, labels)
     stamp = directory / "identity.json"
     if stamp.exists() and json.loads(stamp.read_text("utf-8")) == identity:
         progress(f"reusing the verifier in {directory}")
@@ -177,9 +192,22 @@ def verifier_for(
         export_verifier_delta(network, directory, config)
     else:
         export_verifier(network, directory, config.export.verifier_precision)
-        shutil.copyfile(encoder_folder(config.verifier.encoder) / "tokenizer.json", directory / "tokenizer.json")
+        shutil.copyfile(encoder_folder(config.verifier.encoder) / TOKENIZER_FILE, directory / TOKENIZER_FILE)
     stamp.write_text(json.dumps(identity) + "\n", encoding="utf-8")
     return directory
+
+
+def network_identity(config: Config, articles: list[Article], labels: dict[str, list[Label]]) -> dict[str, Any]:
+    """Everything one verifier network's training reads: its settings, seed, precision, articles and labels."""
+    t = config.training
+    settings = asdict(config.verifier)
+    del settings["networks"]  # how many are averaged does not change how one trains
+    identity = {"verifier": settings, "seed": t.seed, "precision": config.export.verifier_precision}
+    identity["training"] = [t.weight_decay, t.warmup_ratio, t.compute_dtype, t.device]  # what train_verifier reads
+    identity["articles"] = sorted(a.id for a in articles)
+    gold = sorted((a.id, g.start, g.end, g.technique) for a in articles for g in labels.get(a.id, []))
+    identity["labels"] = hashlib.sha256(json.dumps(gold).encode()).hexdigest()
+    return identity
 
 
 def export_verifier(model, output: Path, precision: str) -> None:
