@@ -44,14 +44,11 @@ def _ensemble_naming(meta: dict[str, Any], directory: Path) -> str:
         verifiers = [m["verifier"] for m in members if "verifier" in m]
         if not verifiers:
             return "technique probabilities too"
-        seeds = ", ".join(
-            str((m.get("verifier_config") or m.get("config", {})).get("training", {}).get("seed", "?"))
-            for m in members
-            if "verifier" in m
-        )
+        seeds = [seed for m in members if "verifier" in m for seed in _verifier_seeds(m)]
         return (
-            f"techniques are named by the members' verifiers{' averaged' if len(verifiers) > 1 else ''} "
-            f"({len(verifiers)} of {len(members)} members have one; training seeds {seeds}), whose probabilities\n"
+            f"techniques are named by the members' verifiers{' averaged' if len(seeds) > 1 else ''} "
+            f"({len(verifiers)} of {len(members)} members have one; networks of training seeds "
+            f"{', '.join(seeds)}), whose probabilities\n"
             'leave room for "no technique"'
         )
     encoder = ENCODERS[verifier["encoder"]]
@@ -260,12 +257,17 @@ def _verifier_training_text(meta: dict[str, Any]) -> str:
 
 
 def _networks_text(meta: dict[str, Any]) -> str:
-    networks = meta["verifier"].get("networks", 1)
-    if networks == 1:
+    seeds = _verifier_seeds(meta)
+    if len(seeds) == 1:
         return ""
-    seed = meta.get("verifier_config", meta["config"])["training"]["seed"]
-    seeds = ", ".join(str(seed + k) for k in range(networks))
-    return f": {networks} networks trained alike with seeds {seeds}, their probabilities averaged"
+    return f": {len(seeds)} networks trained alike with seeds {', '.join(seeds)}, their probabilities averaged"
+
+
+def _verifier_seeds(meta: dict[str, Any]) -> list[str]:
+    """The training seeds of a model's verifier networks (successive from the configuration's seed)."""
+    seed = (meta.get("verifier_config") or meta.get("config", {})).get("training", {}).get("seed")
+    networks = meta["verifier"].get("networks", 1)
+    return [str(seed + k) for k in range(networks)] if seed is not None else ["?"] * networks
 
 
 def _jitter_text(verifier: dict[str, Any]) -> str:
