@@ -3,8 +3,9 @@
     python bench/delta_rank.py --set verifier.encoder=all-mpnet-base-v2 --set verifier.learning_rate=1e-4 \
         [--ranks 32 8] [--work runs/delta-rank]
 
-Trains the verifier fully fine-tuned on fold 1 of the 2-fold story-grouped yardstick (the fold
-``bench/naming_folds.py --set data.folds=2`` trains first, so the "full" figure is the same one) and
+Trains one verifier network fully fine-tuned on fold 1 of the 2-fold story-grouped yardstick (the fold
+``bench/naming_folds.py --set data.folds=2 --set verifier.networks=1`` trains first, so the "full" figure is the
+same one) and
 scores technique F1 on the other fold's gold spans: as trained, then with every weight matrix of the
 encoder's blocks replaced by the installed one plus the best rank-r approximation (SVD) of what
 training changed, and the embeddings reset to the installed ones, which is what a delta of low-rank

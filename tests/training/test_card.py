@@ -24,6 +24,6 @@ def test_a_verifier_of_several_networks_names_their_seeds():
 def test_an_ensemble_names_every_verifier_network_of_its_members(tmp_path: Path):
     members = [member(tmp_path / "a", 13, 2), member(tmp_path / "b", 29, None), member(tmp_path / "c", 40, 1)]
     text = _ensemble_naming({"members": members}, tmp_path)
-    assert "verifiers averaged (2 of 3 members have one; networks of training seeds 13, 14, 40)" in text
+    assert "verifier networks of the members that have one, averaged (2 of 3; training seeds 13, 14, 40)" in text
     alone = _ensemble_naming({"members": members[2:]}, tmp_path)
-    assert "averaged" not in alone and "seeds 40)" in alone
+    assert "the verifier network of the members that have one (1 of 1; training seeds 40)" in alone

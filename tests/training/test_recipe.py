@@ -50,3 +50,21 @@ def test_decoding_search_weighs_the_full_task_too():
     assert span_identification(joined, labels["1"]).overall.f1 > span_identification(apart, labels["1"]).overall.f1
     decoding = choose_decoding(held_out, labels)
     assert [TEXT[d.start : d.end] for d in decode_spans(encoded(probs), decoding)] == ["truly shameful", "reckless"]
+
+
+def test_a_stand_in_must_carry_as_many_verifier_networks_as_ship(tmp_path):
+    from dataclasses import asdict
+
+    import pytest
+
+    from propscope.errors import InputError
+    from propscope.training.config import Config, VerifierConfig
+    from propscope.training.recipe import _require_same_verifier
+
+    one, two = VerifierConfig(enabled=True), VerifierConfig(enabled=True, networks=2)
+    with pytest.raises(InputError, match="stand-in's verifier must be trained with"):
+        _require_same_verifier({"verifier": asdict(one)}, Config(verifier=two), tmp_path)
+    made_before_networks = {k: v for k, v in asdict(one).items() if k != "networks"}
+    _require_same_verifier({"verifier": made_before_networks}, Config(verifier=one), tmp_path)  # one network: alike
+    with pytest.raises(InputError, match="stand-in's verifier must be trained with"):
+        _require_same_verifier({"verifier": made_before_networks}, Config(verifier=two), tmp_path)

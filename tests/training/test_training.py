@@ -199,6 +199,21 @@ def test_an_encoder_stored_in_fp16_quantizes_per_channel(tmp_path: Path):
     assert error(tmp_path / "int8") < 0.01 < error(tmp_path / "per-tensor")
 
 
+def test_averaged_graphs_read_the_mean_of_their_sources_and_refuse_unlike_ones(tmp_path: Path):
+    from propscope.training.export import average_graphs
+
+    rng = np.random.default_rng(2)
+    weights = [rng.normal(size=(8, 4)).astype(np.float32) for _ in range(3)]
+    folders = [tiny_encoder_folder(tmp_path / f"n{k}", w) for k, w in enumerate(weights)]
+    (tmp_path / "mean").mkdir()
+    average_graphs([f / "encoder.onnx" for f in folders], tmp_path / "mean" / "encoder.onnx")
+    x = rng.normal(size=(1, 8)).astype(np.float32)
+    np.testing.assert_allclose(run_tiny(tmp_path / "mean", x), x @ np.mean(weights, axis=0), rtol=1e-5, atol=1e-6)
+    wider = tiny_encoder_folder(tmp_path / "wider", rng.normal(size=(8, 5)).astype(np.float32))
+    with pytest.raises(ValueError, match="the same inputs, output"):
+        average_graphs([folders[0] / "encoder.onnx", wider / "encoder.onnx"], tmp_path / "no.onnx")
+
+
 def test_meme_windows_train_the_classifier_but_not_the_tagger(encoder_tokenizer_path: str):
     from propscope.corpus.labels import Label
     from propscope.document import Article
@@ -398,7 +413,8 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     meta = json.loads((pair / "meta.json").read_text("utf-8"))
     assert meta["chosen_on"].startswith("the 2 validation articles") and meta["validation"] == {}
     card = (pair / "MODEL_CARD.md").read_text("utf-8")
-    assert "Validation figures" not in card and "named by the members' verifiers (1 of 2 members have one" in card
+    assert "Validation figures" not in card
+    assert "named by the verifier network of the members that have one (1 of 2;" in card
     verifier = directory / "verifier.onnx"
     verifier.write_bytes(verifier.read_bytes() + b"\0")  # as if the member's verifier alone had been retrained
     with pytest.raises(ModelError, match="changed since the ensemble was built"):

@@ -45,9 +45,10 @@ def _ensemble_naming(meta: dict[str, Any], directory: Path) -> str:
         if not verifiers:
             return "technique probabilities too"
         seeds = [seed for m in members if "verifier" in m for seed in _verifier_seeds(m)]
+        several = len(seeds) > 1
         return (
-            f"techniques are named by the members' verifiers{' averaged' if len(seeds) > 1 else ''} "
-            f"({len(verifiers)} of {len(members)} members have one; networks of training seeds "
+            f"techniques are named by the verifier network{'s' if several else ''} of the members that have one"
+            f"{', averaged' if several else ''} ({len(verifiers)} of {len(members)}; training seeds "
             f"{', '.join(seeds)}), whose probabilities\n"
             'leave room for "no technique"'
         )

@@ -136,8 +136,8 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
         raise InputError(f"{source}: [verifier] adapter_rank must be 0 (none) or more, got {section.adapter_rank}")
     if isinstance(section, VerifierConfig) and (section.networks < 1 or section.networks > 1 and section.adapter_rank):
         raise InputError(
-            f"{source}: [verifier] networks must be at least 1, and 1 with adapters (a delta holds one network), "
-            f"got {section.networks}"
+            f"{source}: [verifier] networks must be at least 1, and 1 with adapters (a delta holds one network: "
+            f"set verifier.networks = 1), got {section.networks}"
         )
     return section
 

@@ -143,24 +143,42 @@ def average_graphs(sources: list[Path], target: Path) -> None:
     from onnx import compose, helper
 
     models = [onnx.load(str(path)) for path in sources]
-    first = models[0].graph
-    signature = [(i.name, i.type) for i in first.input], [o.name for o in first.output]
-    if len(first.output) != 1 or any(
-        ([(i.name, i.type) for i in m.graph.input], [o.name for o in m.graph.output]) != signature
-        or m.opset_import != models[0].opset_import
-        for m in models[1:]
+    first = models[0]
+    inputs = [i.name for i in first.graph.input]
+
+    def signature(model: onnx.ModelProto) -> tuple:
+        graph = model.graph
+        return (
+            [(i.name, i.type) for i in graph.input],
+            [(o.name, o.type) for o in graph.output],
+            list(model.opset_import),
+            model.ir_version,
+        )
+
+    if (
+        len(first.graph.output) != 1
+        or {i.name for i in first.graph.initializer} & set(inputs)
+        or any(signature(m) != signature(first) for m in models[1:])
     ):
-        raise ValueError(f"averaging {', '.join(map(str, sources))}: the graphs differ in inputs, outputs or opsets")
-    parts = [compose.add_prefix_graph(m.graph, f"n{k}/", rename_inputs=False) for k, m in enumerate(models)]
-    output = first.output[0]
+        raise ValueError(
+            f"averaging {', '.join(map(str, sources))}: each graph needs one output, inputs that are not weights, "
+            "and the same inputs, output, opsets and IR version as the others (retrain the odd one out)"
+        )
+    parts = [compose.add_prefix_graph(m.graph, f"n{k}/") for k, m in enumerate(models)]
+    for k, part in enumerate(parts):  # every copy reads the shared inputs (done here: onnx < 1.19 cannot spare them)
+        shared = {f"n{k}/{name}": name for name in inputs}
+        for node in part.node:
+            node.input[:] = [shared.get(name, name) for name in node.input]
+    output = first.graph.output[0]
     graph = helper.make_graph(
         [node for part in parts for node in part.node]
         + [helper.make_node("Mean", [part.output[0].name for part in parts], [output.name], name="average")],
         "averaged",
-        list(first.input),
+        list(first.graph.input),
         [output],
         initializer=[i for part in parts for i in part.initializer],
         value_info=[v for part in parts for v in part.value_info],
     )
-    merged = helper.make_model(graph, opset_imports=models[0].opset_import, ir_version=models[0].ir_version)
+    merged = helper.make_model(graph, opset_imports=first.opset_import, ir_version=first.ir_version)
+    onnx.checker.check_model(merged)
     onnx.save(merged, str(target))

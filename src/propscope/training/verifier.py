@@ -28,7 +28,7 @@ import numpy as np
 
 from propscope.corpus.labels import Label
 from propscope.document import Article
-from propscope.model.assembly import TOKENIZER_FILE
+from propscope.model.assembly import DELTA_FILE, TOKENIZER_FILE
 from propscope.model.encoders import encoder_folder
 from propscope.model.features import FEATURE_NAMES, ArticleSignals, line_bounds
 from propscope.model.verifier import VERIFIER_FILE, encode_pairs, load_pair_tokenizer, pair_text
@@ -166,7 +166,10 @@ def verifier_for(
     seeds = [config.training.seed + k for k in range(config.verifier.networks)]
     seeded = [replace(config, training=replace(config.training, seed=seed)) for seed in seeds]
     trained = [_network_for(c, articles, labels, directory, progress) for c in seeded]
+    (directory / "identity.json").unlink(missing_ok=True)  # the stamp of a verifier kept here before seed-N folders
     if len(trained) == 1:
+        for name in (VERIFIER_FILE, TOKENIZER_FILE):  # an earlier average must not sit beside the network in use
+            (directory / name).unlink(missing_ok=True)
         return trained[0]
     average_graphs([folder / VERIFIER_FILE for folder in trained], directory / VERIFIER_FILE)
     shutil.copyfile(trained[0] / TOKENIZER_FILE, directory / TOKENIZER_FILE)
@@ -185,6 +188,8 @@ def _network_for(
         progress(f"reusing the verifier in {directory}")
         return directory
     stamp.unlink(missing_ok=True)  # the folder is unfinished until a new stamp is written, last
+    for name in (VERIFIER_FILE, DELTA_FILE, TOKENIZER_FILE):  # a plain network must not outlive a delta, nor a delta it
+        (directory / name).unlink(missing_ok=True)
     network = train_verifier(config, articles, labels, progress)
     if config.verifier.adapter_rank:  # a delta over the installed encoder, which brings its tokenizer
         from propscope.training.delta import export_verifier_delta
