@@ -369,6 +369,7 @@ def test_averaged_verifier_networks_train_with_successive_seeds_and_are_reused_o
     lines.clear()
     one = verifier_for(config, corpus.train, corpus.labels, tmp_path / "v", lines.append)
     assert one == tmp_path / "v" / "seed-13" and lines == [f"reusing the verifier in {one}"]
+    assert not (averaged / "verifier.onnx").exists()  # no earlier average left beside the network in use
 
 
 def train_tiny_tagger(corpus: Path, folder: Path) -> Path:
