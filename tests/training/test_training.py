@@ -181,6 +181,8 @@ def test_an_encoder_stored_in_fp16_quantizes_per_channel(tmp_path: Path):
     weight = rng.normal(size=(64, 64)).astype(np.float32) * np.geomspace(0.01, 10, 64).astype(np.float32)
     source = tiny_encoder_folder(tmp_path / "fp32", weight)
     store_weights_as_fp16(source, tmp_path / "fp16")
+    assert restore_fp32_weights(source / "encoder.onnx", tmp_path / "no.onnx") == source / "encoder.onnx"
+    assert not (tmp_path / "no.onnx").exists()  # an fp32 graph is quantized as it is, not copied first
     restore_fp32_weights(tmp_path / "fp16" / "encoder.onnx", tmp_path / "restored.onnx")
     restored = onnx.load(str(tmp_path / "restored.onnx"))
     assert [n.op_type for n in restored.graph.node] == ["MatMul"]  # the casts are gone, the weights fp32 again

@@ -60,9 +60,8 @@ def quantize_model(source: Path, target: Path) -> None:
     """
     _copy_beside_encoder(source, target)
     restored = target / f"{ENCODER_FILE}.fp32"
-    restore_fp32_weights(source / ENCODER_FILE, restored)
     try:
-        quantize_file(restored, target / ENCODER_FILE, per_channel=True)
+        quantize_file(restore_fp32_weights(source / ENCODER_FILE, restored), target / ENCODER_FILE, per_channel=True)
     finally:
         restored.unlink(missing_ok=True)
 
@@ -114,16 +113,20 @@ def store_file_weights_as_fp16(source: Path, target: Path) -> None:
     onnx.save(model, str(target))
 
 
-def restore_fp32_weights(source: Path, target: Path) -> None:
+def restore_fp32_weights(source: Path, target: Path) -> Path:
     """Undo ``store_file_weights_as_fp16``: every weight cast from fp16 becomes an fp32 weight again (exactly the
-    values the session computed with), so the graph can be quantized; a plain fp32 graph is copied as it is."""
+    values the session computed with), so the graph can be quantized. Returns the fp32 graph: ``target``, or
+    ``source`` itself where it stores no weight in fp16 (then nothing is written)."""
     import onnx
     from onnx import TensorProto, numpy_helper
 
     model = onnx.load(str(source))
     graph = model.graph
     stored = {i.name: i for i in graph.initializer if i.data_type == TensorProto.FLOAT16}
-    for node in [n for n in graph.node if n.op_type == "Cast" and n.input[0] in stored]:
+    casts = [n for n in graph.node if n.op_type == "Cast" and n.input[0] in stored]
+    if not casts:
+        return source
+    for node in casts:
         weight = stored.pop(node.input[0])
         graph.initializer.remove(weight)
         graph.initializer.append(
@@ -131,6 +134,7 @@ def restore_fp32_weights(source: Path, target: Path) -> None:
         )
         graph.node.remove(node)
     onnx.save(model, str(target))
+    return target
 
 
 def average_graphs(sources: list[Path], target: Path) -> None:
