@@ -57,15 +57,15 @@ def validation_articles(data: Path) -> list[Article]:
     return load_articles(data / "train-articles", set(read_ids(data / "splits" / "validation-ids.txt")))
 
 
-def model_on_validation(
-    description: str | None, parser: argparse.ArgumentParser | None = None
-) -> tuple[Analyzer, list[Article], list]:
-    """For scripts that judge one model (``--model``) on the validation split: the model, articles and gold labels.
-
-    ``parser``: one made by ``parser_with_data`` with the script's own options (it reads them again)."""
-    parser = parser or parser_with_data(description)
+def validation_parser(description: str | None) -> argparse.ArgumentParser:
+    """``parser_with_data`` and ``--model``: for scripts that judge one model on the validation split."""
+    parser = parser_with_data(description)
     parser.add_argument("--model", default="default")
-    args = parser.parse_args()
+    return parser
+
+
+def model_on_validation(args: argparse.Namespace) -> tuple[Analyzer, list[Article], list]:
+    """The model (``--model``), the validation articles and their gold labels, from ``validation_parser``'s options."""
     articles = validation_articles(args.data)
     ids = {a.id for a in articles}
     gold = [g for g in read_labels(args.data / "train-task-flc-tc.labels") if g.article_id in ids]

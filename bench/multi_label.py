@@ -12,14 +12,14 @@ model whose verifier did not learn from the validation articles (a model trained
 
 from __future__ import annotations
 
-from benchmark import model_on_validation
+from benchmark import model_on_validation, validation_parser
 
 from propscope.corpus.labels import Label
 from propscope.metrics import full_task
 
 
 def main() -> None:
-    analyzer, articles, gold = model_on_validation(__doc__)
+    analyzer, articles, gold = model_on_validation(validation_parser(__doc__).parse_args())
     multi: list[Label] = []
     single: dict[tuple[str, int, int], tuple[float, str]] = {}
     for article in articles:

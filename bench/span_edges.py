@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from benchmark import model_on_validation
+from benchmark import model_on_validation, validation_parser
 
 from propscope.pipeline.evidence import EvidenceFinder
 from propscope.training.evaluation import evaluate_encoded
@@ -32,7 +32,7 @@ def crossings(spans: list[tuple[str, int, int]], texts: dict[str, str]) -> tuple
 
 
 def main() -> None:
-    analyzer, articles, gold = model_on_validation(__doc__)
+    analyzer, articles, gold = model_on_validation(validation_parser(__doc__).parse_args())
     texts = {a.id: a.text for a in articles}
     encoded = [(analyzer, a, analyzer.model.encode(a.text)) for a in articles]
 

@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import statistics
 
-from benchmark import article_of_words, model_on_validation, parser_with_data, timed
+from benchmark import article_of_words, model_on_validation, timed, validation_parser
 
 from propscope.training.evaluation import evaluate_analyzer
 
 
 def main() -> None:
-    parser = parser_with_data(__doc__)
+    parser = validation_parser(__doc__)
     parser.add_argument("--strides", type=int, nargs="+", default=[160, 224, 254])
-    analyzer, articles, gold = model_on_validation(__doc__, parser)
-    strides = parser.parse_args().strides
+    args = parser.parse_args()
+    analyzer, articles, gold = model_on_validation(args)
     sample = article_of_words(articles, 800)
     tokenizer = analyzer.model.tokenizer
     print("| stride | windows (sample) | span F1 | technique F1 | full task F1 | p50, ~800 words |")
     print("|---|---|---|---|---|---|")
-    for stride in strides:
+    for stride in args.strides:
         tokenizer.stride = stride
         figures = evaluate_analyzer(analyzer, articles, gold)
         windows = len(tokenizer.windows(len(tokenizer.tokenize(sample.text))))

@@ -266,7 +266,7 @@ def _networks_text(meta: dict[str, Any]) -> str:
 
 def _verifier_seeds(meta: dict[str, Any]) -> list[str]:
     """The training seeds of a model's verifier networks (successive from the configuration's seed)."""
-    seed = (meta.get("verifier_config") or meta.get("config", {})).get("training", {}).get("seed")
+    seed = _verifier_config(meta).get("training", {}).get("seed")
     networks = meta["verifier"].get("networks", 1)
     return [str(seed + k) for k in range(networks)] if seed is not None else ["?"] * networks
 
@@ -278,8 +278,12 @@ def _jitter_text(verifier: dict[str, Any]) -> str:
 
 
 def _verifier_precision(meta: dict[str, Any]) -> str:
-    config = meta.get("verifier_config", meta["config"])
-    return str(config["export"].get("verifier_precision", "fp32"))
+    return str(_verifier_config(meta)["export"].get("verifier_precision", "fp32"))
+
+
+def _verifier_config(meta: dict[str, Any]) -> dict[str, Any]:
+    """The configuration the verifier trained with: a tagger kept from elsewhere may have had another."""
+    return meta.get("verifier_config") or meta.get("config", {})
 
 
 def _fold_text(meta: dict[str, Any]) -> str:
