@@ -62,9 +62,11 @@ def test_a_stand_in_must_carry_as_many_verifier_networks_as_ship(tmp_path):
     from propscope.training.recipe import _require_same_verifier
 
     one, two = VerifierConfig(enabled=True), VerifierConfig(enabled=True, networks=2)
-    with pytest.raises(InputError, match="stand-in's verifier must be trained with"):
-        _require_same_verifier({"verifier": asdict(one)}, Config(verifier=two), tmp_path)
+    with pytest.raises(InputError, match="must carry a verifier trained with"):
+        _require_same_verifier({"verifier": asdict(one)}, Config(verifier=two), tmp_path, "a stand-in", "")
     made_before_networks = {k: v for k, v in asdict(one).items() if k != "networks"}
-    _require_same_verifier({"verifier": made_before_networks}, Config(verifier=one), tmp_path)  # one network: alike
-    with pytest.raises(InputError, match="stand-in's verifier must be trained with"):
-        _require_same_verifier({"verifier": made_before_networks}, Config(verifier=two), tmp_path)
+    _require_same_verifier(
+        {"verifier": made_before_networks}, Config(verifier=one), tmp_path, "a stand-in", ""
+    )  # one network: alike
+    with pytest.raises(InputError, match="must carry a verifier trained with"):
+        _require_same_verifier({"verifier": made_before_networks}, Config(verifier=two), tmp_path, "a stand-in", "")

@@ -31,6 +31,7 @@ from propscope.training.recipe import (  # noqa: E402
     build_ensemble,
     cross_fitted_models,
     train,
+    train_reading_as,
     train_with_stand_in,
 )
 
@@ -435,13 +436,32 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     assert load_model(whole).multi_label
     assert "read by a stand-in that had not seen them: a tagger and a verifier" in (whole / "MODEL_CARD.md").read_text()
 
+    # the same networks trained again, reading articles as the model made above does: no stand-in, no choice made
+    copy = replace(config, export=replace(config.export, output=str(tmp_path / "copy")))
+    with pytest.raises(InputError, match="other windows"):
+        train_reading_as(
+            replace(copy, model=replace(copy.model, stride=copy.model.stride - 1)), whole, lambda line: None
+        )
+    with pytest.raises(InputError, match="must carry a verifier trained with"):
+        train_reading_as(replace(copy, verifier=replace(copy.verifier, random=0)), whole, lambda line: None)
+    again = train_reading_as(copy, whole, lambda line: None, command="propscope train --reading-of x")
+    first, second = (json.loads((folder / "meta.json").read_text("utf-8")) for folder in (whole, again))
+    for key in ("decoding", "calibration", "calibration_figures", "held_out_figures", "chosen_on"):
+        assert second[key] == first[key]
+    assert second["train_articles"] == 4 and second["command"] == "propscope train --reading-of x"
+    card = (again / "MODEL_CARD.md").read_text("utf-8")
+    assert f"reads articles as `{first['name']}` ({first['created']}) does" in card
+    assert "read by a stand-in that had not seen them" in card  # how the choices it took over were made
+    text = "Title\n\nThe reckless council approved a shameful plan.\n"
+    assert Analyzer(load_model(again)).analyze(text).spans == Analyzer(load_model(whole)).analyze(text).spans
+
     # a new verifier recipe retrains the verifier alone: the tagger trained on every article is kept, and an int8
     # tagger ships from it, its choices made on the stand-in read in int8 too
     verifier_bytes = (whole / "verifier.onnx").read_bytes()
     lines: list[str] = []
     export = replace(config.export, output=str(whole), precision="int8")
     recipe = replace(config, export=export, verifier=replace(config.verifier, random=0))
-    with pytest.raises(InputError, match="stand-in's verifier must be trained with"):
+    with pytest.raises(InputError, match="must carry a verifier trained with"):
         train_with_stand_in(recipe, chooser, lines.append)  # its choices were made for another verifier
     other = replace(recipe, export=replace(config.export, output=str(tmp_path / "v0" / "model")))
     add_verifier(other, tagger, progress=lambda line: None)

@@ -43,6 +43,7 @@ def _command_line(*words: str | Path, overrides: list[str] | None) -> str:
         "propscope train --config configs/default.toml --set training.epochs=10 -o runs/try",
         "propscope train --config configs/default.toml --tagger src/propscope/resources/models/default -o runs/default",
         "propscope train --config configs/default.toml --stand-in runs/default.work/chooser -o runs/all",
+        "propscope train --config configs/default.toml --reading-of default -o runs/default",
     )
 )
 @reports_errors
@@ -65,18 +66,36 @@ def train(
             "the training split) reads it.",
         ),
     ] = None,
+    reading_of: Annotated[
+        str | None,
+        typer.Option(
+            "--reading-of",
+            metavar="MODEL",
+            help="Train on the whole pool and read articles as this model (a shipped name or a folder) does: its "
+            "decoding, technique thresholds and calibration, unchanged. Reproduces it in its networks' training time.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model from a configuration file (needs the train extra)."""
     from propscope.training.config import load_config, with_overrides
 
     extra = [f"export.output={str(output)!r}"] if output is not None else []
     settings = with_overrides(load_config(config), [*(overrides or []), *extra])
-    if tagger is not None and stand_in is not None:
-        raise InputError("--tagger keeps a tagger and --stand-in trains one: name one of them")
+    named = [
+        flag for flag, value in (("--tagger", tagger), ("--stand-in", stand_in), ("--reading-of", reading_of)) if value
+    ]
+    if len(named) > 1:
+        raise InputError(f"{' and '.join(named)} are different ways to train: name one of them")
     words = ["--config", config, *(["-o", output] if output else []), *(["--tagger", tagger] if tagger else [])]
     words += ["--stand-in", stand_in] if stand_in else []
+    words += ["--reading-of", reading_of] if reading_of else []
     command = _command_line("train", *words, overrides=overrides)
-    if tagger is not None:
+    if reading_of is not None:
+        from propscope.pipeline.analyzer import model_directory
+
+        model = model_directory(reading_of)
+        directory = _recipe().train_reading_as(settings, model, progress=_progress, command=command)
+    elif tagger is not None:
         directory = _recipe().add_verifier(settings, tagger, progress=_progress, command=command)
     elif stand_in is not None:
         directory = _recipe().train_with_stand_in(settings, stand_in, progress=_progress, command=command)

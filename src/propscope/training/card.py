@@ -165,7 +165,14 @@ def _held_out_networks(meta: dict[str, Any]) -> str:
     return f"{folds} fold networks (fp32)" if folds else "fp32"
 
 
-def _held_out_text(meta: dict[str, Any]) -> str:
+def held_out_text(meta: dict[str, Any]) -> str:
+    """How the model's reading choices (decoding, technique thresholds, calibration) were made."""
+    if "reading_of" in meta:
+        source = meta["reading_of"]
+        return (
+            f"This model reads articles as `{source['name']}` ({source['created']}) does, its choices taken over "
+            f"unchanged. {source['chosen']}"
+        )
     folds = meta["config"]["data"].get("folds", 0)
     if "stand_in" in meta:
         return (
@@ -318,11 +325,11 @@ def _data_text(meta: dict[str, Any], d: dict[str, Any]) -> str:
         return (
             f"Fine-tuned on all {meta['train_articles']} articles of the PTC v2 training part ({d['ptc_dir']}), both "
             "of its fixed splits: the validation split trained this model, so it has no validation figures; the "
-            f"held-out figures above stand in for them. {_held_out_text(meta)}"
+            f"held-out figures above stand in for them. {held_out_text(meta)}"
         )
     return (
         f"Fine-tuned on the PTC v2 training part ({d['ptc_dir']}): {meta['train_articles']} articles of the fixed "
-        f"training split. {_held_out_text(meta)} The 74 validation articles were not used for any choice except "
+        f"training split. {held_out_text(meta)} The 74 validation articles were not used for any choice except "
         f"the int8-versus-fp32 check (int8 ships only where span and full-task F1 stay within "
         f"{meta['config']['export']['max_int8_f1_drop']} of fp32; otherwise fp32 ships with its weights in fp16)."
     )

@@ -45,7 +45,7 @@ from propscope.model.inference import (
 from propscope.model.verifier import VERIFIER_FILE
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
-from propscope.training.card import CARD_FILE, ensemble_card, model_card
+from propscope.training.card import CARD_FILE, ensemble_card, held_out_text, model_card
 from propscope.training.config import TAGGER_ENCODER, Config, VerifierConfig, with_overrides
 from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
@@ -434,7 +434,7 @@ def _require_plain_verifier(config: Config) -> None:
         )
 
 
-def _require_same_verifier(meta: dict[str, Any], config: Config, folder: Path) -> None:
+def _require_same_verifier(meta: dict[str, Any], config: Config, folder: Path, role: str, hint: str) -> None:
     """The choices a stand-in makes (technique threshold, calibration) are for its verifier: it must be trained with
     the settings of the one that ships."""
     if not config.verifier.enabled:
@@ -442,8 +442,8 @@ def _require_same_verifier(meta: dict[str, Any], config: Config, folder: Path) -
     settings = meta.get("verifier")
     if settings is None or asdict(VerifierConfig(**settings)) != asdict(config.verifier):
         raise InputError(
-            f"{folder}: a stand-in's verifier must be trained with the configuration's [verifier] settings; make one "
-            "with propscope train --tagger TAGGER (its .work/chooser)"
+            f"{folder}: {role} must carry a verifier trained with the configuration's [verifier] settings, as its "
+            f"choices are made for that verifier; {hint}"
         )
 
 
@@ -508,14 +508,14 @@ def train_with_stand_in(
     _require_plain_verifier(config)
     reader = load_model(stand_in)
     _require_training_split(reader.meta, stand_in, "a stand-in")
-    _require_same_verifier(reader.meta, config, stand_in)
+    _require_same_verifier(
+        reader.meta, config, stand_in, "a stand-in", "make one with propscope train --tagger TAGGER (its .work/chooser)"
+    )
     corpus, split, work = _pool_and_split(config)
     int8 = reader.meta.get("precision") == "int8"
     if config.export.precision == "int8" and not int8 and isinstance(reader, OnnxModel):
         quantize_model(stand_in, work / "stand-in-int8")  # choices made for int8 probabilities, as they ship
         reader = load_model(work / "stand-in-int8")
-    output = Path(config.export.output)
-    fp32 = work / "fp32"
     meta = _base_meta(config) | {
         "train_articles": len(corpus.train),
         "dev_articles": 0,
@@ -523,19 +523,82 @@ def train_with_stand_in(
         "chosen_on": f"the {len(split.validation)} validation articles, read by a stand-in that had not seen them",
         "stand_in": {"created": reader.meta.get("created"), "command": reader.meta.get("command")},
     }
+    held_out = encode_all([(reader, split.validation)])
+    reading = {"command": command, **_choose_reading(held_out, split.labels, progress)}  # before the hour of training
+    output = _ship_pool_networks(config, corpus, work, meta, reading, progress)
+    calibrate_and_document(output, held_out, replace(split, validation=[]), meta, progress)
+    return output
+
+
+READING_KEYS = ("decoding", "held_out_figures", "fold_figures", "calibration", "calibration_figures", "chosen_on")
+
+
+def train_reading_as(
+    config: Config, model: Path, progress: Callable[[str], None] = log.info, command: str = ""
+) -> Path:
+    """Networks trained on the whole pool, reading articles as ``model`` does: its decoding, technique thresholds
+    and calibration taken over unchanged.
+
+    Choosing them again costs a stand-in (a tagger trained on the training split) or fold networks; taking them
+    from the model that ships reproduces it in the time its own networks train, and retrains it on more articles
+    (``data.extra_folders``) without moving how it reads them.
+    """
+    _require_plain_verifier(config)
+    source = _exported_meta(model)
+    if source is None or "decoding" not in source:
+        raise InputError(f"{model}: not a trained model folder (no meta.json with a decoding)")
+    if "members" in source:
+        raise InputError(
+            f"{model}: an ensemble reads with choices made for its members; build it with propscope ensemble"
+        )
+    _require_same_verifier(source, config, model, "a model read as it is", "train with its own configuration")
+    reading_settings = ("window_tokens", "stride", "window_merge")
+    theirs = {k: source.get("config", {}).get("model", {}).get(k) for k in reading_settings}
+    ours = {k: getattr(config.model, k) for k in reading_settings}
+    if theirs != ours:
+        raise InputError(f"{model}: its choices were made for other windows ({theirs}); the configuration has {ours}")
+    corpus = load_corpus(config)
+    output = Path(config.export.output)
+    work = output.parent / f"{output.name}.work"
+    meta = _base_meta(config) | {"train_articles": len(corpus.train), "dev_articles": 0}
+    reading = {k: source[k] for k in READING_KEYS if k in source} | {
+        "command": command,
+        "held_out_articles": source.get("held_out_articles", 0),
+        "reading_of": {
+            "name": source.get("name"),
+            "created": source.get("created"),
+            "chosen": held_out_text(source),
+        },
+    }
+    output = _ship_pool_networks(config, corpus, work, meta, reading, progress)
+    write_meta(output, meta)
+    (output / CARD_FILE).write_text(model_card(meta, output), encoding="utf-8")
+    return output
+
+
+def _ship_pool_networks(
+    config: Config,
+    corpus: Corpus,
+    work: Path,
+    meta: dict[str, Any],
+    reading: dict[str, Any],
+    progress: Callable[[str], None],
+) -> Path:
+    """Train the networks of ``meta`` on the pool into ``work/fp32`` (kept where trained alike), add the reading
+    choices to ``meta`` and copy the precision that ships to the output folder."""
+    fp32 = work / "fp32"
     if _trained_alike(_exported_meta(fp32), meta):
         progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
     else:
         train_and_export(config, corpus, fp32, meta, progress, work / "verifier")
-    held_out = encode_all([(reader, split.validation)])
-    meta.update(command=command, **_choose_reading(held_out, split.labels, progress))
+    meta.update(reading)
     write_meta(fp32, meta)
     precision, _ = _choose_precision(config, replace(corpus, validation=[]), work, progress)
     meta["precision"] = precision
+    output = Path(config.export.output)
     if output.exists():
         shutil.rmtree(output)
     shutil.copytree(work / precision, output)
-    calibrate_and_document(output, held_out, replace(split, validation=[]), meta, progress)
     return output
 
 
