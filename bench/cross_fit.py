@@ -9,7 +9,9 @@ recipe does and prints span, technique and full-task F1 over all held-out articl
 F1 with their mean and standard deviation (a change must beat that spread), and how the scores rank
 spans (area under the ROC curve, precision over 0.5, ECE, after Platt scaling fitted on the same spans).
 `--naming tagger` reads the same fold networks with the tagger's own technique head instead of the
-verifier: the recipe without a verifier, on identical folds.
+verifier: the recipe without a verifier, on identical folds. `--spans FILE` writes the passages the fold
+taggers found in the articles they had not learnt from, with that decoding: what `[verifier] tagger_spans`
+trains a verifier on.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import logging
 from pathlib import Path
 
+from propscope.corpus.labels import Label, write_labels
 from propscope.model.calibration import fit_platt
 from propscope.training.config import load_config, with_overrides
 from propscope.training.loop import load_corpus
@@ -39,6 +42,7 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="e.g. training.epochs=24")
     parser.add_argument("--naming", choices=("verifier", "tagger"), default="verifier")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--spans", type=Path, help="write the tagger's out-of-fold spans here (ID, start, end)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = with_overrides(load_config(args.config), args.overrides)
@@ -54,6 +58,10 @@ def main() -> None:
     decoding = choose_decoding(encoded, corpus.labels)
     figures = held_out_figures(encoded, decoding, corpus.labels)
     folds = fold_figures(encoded, corpus.labels)
+    if args.spans:
+        found = [Label(a.id, d.start, d.end) for model, a, e in encoded for d in model.detect(e)]
+        with args.spans.open("w", encoding="utf-8") as out:
+            write_labels(found, out)
     scores, peaks, correct = outcomes(encoded, corpus.labels)
     ranking = score_figures(scores, peaks, correct, fit_platt(scores, correct, peaks))
     print(f"settings: {' '.join(args.overrides) or '(config as is)'}, naming by {args.naming}; decoding: {decoding}")

@@ -55,3 +55,42 @@ def test_candidates_hold_each_gold_span_once_and_stay_inside_lines():
         assert TEXT[c.start : c.end] == TEXT[c.start : c.end].strip()
         assert ((c.targets >= 0.0) & (c.targets <= 1.0)).all()
         assert np.allclose(c.targets, overlap_targets(c.start, c.end, gold, INDEX)) or (c.start, c.end) in distinct
+
+
+def test_a_taggers_spans_are_candidates_with_targets_from_their_overlap_with_gold_spans():
+    import pytest
+
+    from propscope.errors import InputError
+
+    gold = [label("reckless", "Loaded_Language")]
+    tagged = [label("The reckless council", None), label("Critics called it", None)]
+    config = Config(verifier=VerifierConfig(enabled=True, jittered=0, random=0))
+    found = candidates(Article("1", TEXT), gold, config, random.Random(3), tagged)
+    assert [(c.start, c.end) for c in found] == [(gold[0].start, gold[0].end), *((t.start, t.end) for t in tagged)]
+    assert np.isclose(found[1].targets[INDEX["Loaded_Language"]], len("reckless") / len("The reckless council"))
+    assert found[2].targets[NONE] == 1.0  # a find outside every gold span: "no technique"
+    with pytest.raises(InputError, match="outside article 1"):
+        candidates(Article("1", TEXT), gold, config, random.Random(3), [Label("1", 5, len(TEXT) + 1)])
+
+
+def test_a_networks_stamp_covers_what_the_tagger_span_file_holds_for_its_articles(tmp_path):
+    from dataclasses import replace
+
+    from propscope.training.verifier import network_identity
+
+    articles = [Article("1", TEXT)]
+    spans = tmp_path / "spans.labels"
+    spans.write_text("1\t4\t12\n2\t0\t5\n", encoding="utf-8")
+    plain = Config(verifier=VerifierConfig(enabled=True))
+    tagged = replace(plain, verifier=replace(plain.verifier, tagger_spans=str(spans)))
+    stamp = network_identity(tagged, articles, {})
+    assert stamp != network_identity(plain, articles, {})
+    assert "tagger_spans" not in network_identity(plain, articles, {})["verifier"]  # stamps made before it still match
+    moved = tmp_path / "moved.labels"
+    moved.write_text("2\t0\t9\n1\t4\t12\n", encoding="utf-8")  # another article's row changed, another name
+    assert (
+        network_identity(replace(tagged, verifier=replace(tagged.verifier, tagger_spans=str(moved))), articles, {})
+        == stamp
+    )
+    spans.write_text("1\t4\t13\n", encoding="utf-8")
+    assert network_identity(tagged, articles, {}) != stamp

@@ -81,6 +81,10 @@ class VerifierConfig:
     adapter_rank: int = 0
     # verifiers trained alike with seeds training.seed, +1, ..., their probabilities averaged in one verifier.onnx
     networks: int = 1
+    # a span file (ID<TAB>start<TAB>end) of passages a tagger found in articles it had not learnt from (bench/
+    # cross_fit.py --spans writes one): they are candidates too, so the verifier learns which of a tagger's
+    # finds are propaganda, where random stretches teach it little about them ("": none)
+    tagger_spans: str = ""
 
 
 @dataclass(frozen=True)

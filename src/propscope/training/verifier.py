@@ -19,15 +19,16 @@ import re
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from propscope.corpus.labels import Label
+from propscope.corpus.labels import Label, group_by_article, read_labels
 from propscope.document import Article
+from propscope.errors import InputError
 from propscope.model.assembly import DELTA_FILE, TOKENIZER_FILE
 from propscope.model.encoders import encoder_folder
 from propscope.model.features import FEATURE_NAMES, ArticleSignals, line_bounds
@@ -72,7 +73,11 @@ def _words(text: str, first: int, last: int) -> list[tuple[int, int]]:
     return [(first + m.start(), first + m.end()) for m in _WORD.finditer(text[first:last])]
 
 
-def candidates(article: Article, gold: list[Label], config: Config, rng: random.Random) -> list[Candidate]:
+def candidates(
+    article: Article, gold: list[Label], config: Config, rng: random.Random, tagged: Sequence[Label] = ()
+) -> list[Candidate]:
+    """Training candidates of one article: its gold spans, the copies and random stretches the configuration asks
+    for, and the spans a tagger found in it (``tagged``), each with targets from its overlap with gold spans."""
     index = {name: k for k, name in enumerate(TECHNIQUE_NAMES)}
     text = article.text
     exact: dict[tuple[int, int], np.ndarray] = defaultdict(lambda: np.zeros(len(index) + 1, dtype=np.float32))
@@ -94,7 +99,20 @@ def candidates(article: Article, gold: list[Label], config: Config, rng: random.
             size = min(rng.choice(lengths), len(words))
             a = rng.randint(0, len(words) - size)
             found.append(_candidate(text, words[a][0], words[a + size - 1][1], gold, index))
+    for span in tagged:
+        if span.end > len(text):
+            raise InputError(f"tagger span {span.start}..{span.end} lies outside article {article.id} ({len(text)})")
+        found.append(_candidate(text, span.start, span.end, gold, index))
     return found
+
+
+def tagger_spans(config: Config, articles: list[Article]) -> dict[str, list[Label]]:
+    """The ``[verifier] tagger_spans`` file's spans of these articles, by article."""
+    if not config.verifier.tagger_spans:
+        return {}
+    ids = {a.id for a in articles}
+    spans = group_by_article(read_labels(Path(config.verifier.tagger_spans)))
+    return {article_id: sorted(found) for article_id, found in spans.items() if article_id in ids}
 
 
 def _candidate(text: str, start: int, end: int, gold: list[Label], index: dict[str, int]) -> Candidate:
@@ -118,7 +136,8 @@ def train_verifier(
     device = training_device(config)
     seed_everything(t.seed)
     rng = random.Random(t.seed)
-    examples = [c for a in articles for c in candidates(a, labels.get(a.id, []), config, rng)]
+    tagged = tagger_spans(config, articles)
+    examples = [c for a in articles for c in candidates(a, labels.get(a.id, []), config, rng, tagged.get(a.id, []))]
     signals = {a.text: ArticleSignals(a.text) for a in articles}
     encoder_dir = encoder_folder(v.encoder)
     tokenizer = load_pair_tokenizer(encoder_dir / "tokenizer.json", v.max_tokens)
@@ -207,11 +226,17 @@ def network_identity(config: Config, articles: list[Article], labels: dict[str, 
     t = config.training
     settings = asdict(config.verifier)
     del settings["networks"]  # how many are averaged does not change how one trains
+    del settings["tagger_spans"]  # its name; what it holds for these articles is stamped below
     identity = {"verifier": settings, "seed": t.seed, "precision": config.export.verifier_precision}
     identity["training"] = [t.weight_decay, t.warmup_ratio, t.compute_dtype, t.device]  # what train_verifier reads
     identity["articles"] = sorted(a.id for a in articles)
     gold = sorted((a.id, g.start, g.end, g.technique) for a in articles for g in labels.get(a.id, []))
     identity["labels"] = hashlib.sha256(json.dumps(gold).encode()).hexdigest()
+    if config.verifier.tagger_spans:
+        found = sorted(
+            (s.article_id, s.start, s.end) for spans in tagger_spans(config, articles).values() for s in spans
+        )
+        identity["verifier"]["tagger_spans"] = hashlib.sha256(json.dumps(found).encode()).hexdigest()
     return identity
 
 
