@@ -330,11 +330,7 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
         "dev_articles": len(corpus.dev),
         "held_out_articles": len(held_out) or len(corpus.dev),
     }
-    if _trained_alike(_exported_meta(fp32), meta):
-        progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
-        write_meta(fp32, meta)
-    else:
-        train_and_export(config, corpus, fp32, meta, progress, work / "verifier")
+    _train_or_keep(config, corpus, work, meta, progress)
     chosen_on = held_out or encode_all([(OnnxModel(fp32), corpus.dev)])
     meta.update(command=command, **_choose_reading(chosen_on, corpus.labels, progress))
     write_meta(fp32, meta)
@@ -349,6 +345,19 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
     # with a dev hold-out, calibration reads the shipped weights (int8 or fp16), not the fp32 export
     calibrate_and_document(output, held_out or encode_all([(load_model(output), corpus.dev)]), corpus, meta, progress)
     return output
+
+
+def _train_or_keep(
+    config: Config, corpus: Corpus, work: Path, meta: dict[str, Any], progress: Callable[[str], None]
+) -> Path:
+    """``work/fp32``: the networks ``meta`` describes, trained on ``corpus.train`` unless already there."""
+    fp32 = work / "fp32"
+    if _trained_alike(_exported_meta(fp32), meta):
+        progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
+        write_meta(fp32, meta)
+    else:
+        train_and_export(config, corpus, fp32, meta, progress, work / "verifier")
+    return fp32
 
 
 def train_and_export(
@@ -586,11 +595,7 @@ def _ship_pool_networks(
 ) -> Path:
     """Train the networks of ``meta`` on the pool into ``work/fp32`` (kept where trained alike), add the reading
     choices to ``meta`` and copy the precision that ships to the output folder."""
-    fp32 = work / "fp32"
-    if _trained_alike(_exported_meta(fp32), meta):
-        progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
-    else:
-        train_and_export(config, corpus, fp32, meta, progress, work / "verifier")
+    fp32 = _train_or_keep(config, corpus, work, meta, progress)
     meta.update(reading)
     write_meta(fp32, meta)
     precision, _ = _choose_precision(config, replace(corpus, validation=[]), work, progress)
