@@ -176,6 +176,24 @@ def test_train_records_its_command_line_in_the_card(tiny_corpus: Path, tmp_path:
     assert meta["command"] == command and meta["config"]["training"]["seed"] == 7 and meta["name"] == "x y"
 
 
+def test_train_reading_as_a_model_names_what_does_not_fit(tiny_corpus: Path, tmp_path: Path):
+    pytest.importorskip("torch", reason="training needs the train extra: pip install '.[train]'")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[data]\nptc_dir = "{tiny_corpus.as_posix()}"\n', "utf-8")
+    result = run("train", "--config", config, "--reading-of", "no-such-model")
+    assert result.exit_code == 1 and "no model 'no-such-model'" in result.output
+    result = run("train", "--config", config, "--reading-of", "default", "--tagger", "x")
+    assert result.exit_code == 1 and "--tagger and --reading-of are different ways to train" in result.output
+    result = run("train", "--config", config, "--reading-of", "accurate")
+    assert result.exit_code == 1 and "an ensemble reads with choices made for its members" in result.output
+    output = tmp_path / "m"
+    result = run("train", "--config", config, "--reading-of", "default", "-o", output)  # no verifier in this config
+    assert result.exit_code == 1 and "names techniques with a verifier" in result.output
+    result = run("train", "--config", config, "--reading-of", "default", "-o", output, "--set", "verifier.enabled=true")
+    assert result.exit_code == 1 and "must carry a verifier trained with the configuration's" in result.output
+    assert not output.exists() and not (tmp_path / "m.work").exists()  # refused before any training
+
+
 def test_ensemble_of_a_cross_fitting_config_asks_for_its_members_folds(tiny_corpus: Path, tmp_path: Path):
     pytest.importorskip("torch", reason="building an ensemble needs the train extra: pip install '.[train]'")
     config = tmp_path / "c.toml"

@@ -560,6 +560,9 @@ def train_reading_as(
         raise InputError(
             f"{model}: an ensemble reads with choices made for its members; build it with propscope ensemble"
         )
+    if bool(source.get("verifier")) != config.verifier.enabled:
+        said = "names techniques with a verifier" if source.get("verifier") else "has no verifier"
+        raise InputError(f"{model}: it {said} and the configuration's [verifier] enabled is {config.verifier.enabled}")
     _require_same_verifier(source, config, model, "a model read as it is", "train with its own configuration")
     reading_settings = ("window_tokens", "stride", "window_merge")
     theirs = {k: source.get("config", {}).get("model", {}).get(k) for k in reading_settings}
