@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from propscope.corpus import Label
+from propscope.document import merge_intervals
 from propscope.metrics import SearchScorer, full_task, span_identification, technique_classification
 
 LL, NC, DOUBT = "Loaded_Language", "Name_Calling,Labeling", "Doubt"
@@ -122,3 +123,18 @@ def test_the_search_scorer_gives_the_official_figures(predicted, gold):
         span_identification(predicted, gold).overall.f1,
         full_task(predicted, gold).overall.f1,
     )
+
+
+@given(labels, labels)
+def test_the_sweep_over_merged_spans_gives_the_sum_over_every_pair(predicted, gold):
+    from propscope.metrics.semeval import _credit
+
+    for article in ("1", "2"):
+        pred = merge_intervals((p.start, p.end) for p in predicted if p.article_id == article)
+        ref = merge_intervals((g.start, g.end) for g in gold if g.article_id == article)
+        pairs = [(s, t, min(s[1], t[1]) - max(s[0], t[0])) for s in pred for t in ref]
+        expected = (
+            sum(shared / (s[1] - s[0]) for s, t, shared in pairs if shared > 0),
+            sum(shared / (t[1] - t[0]) for s, t, shared in pairs if shared > 0),
+        )
+        assert _credit(pred, ref) == pytest.approx(expected)
