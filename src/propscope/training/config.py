@@ -83,7 +83,8 @@ class VerifierConfig:
     networks: int = 1
     # a span file (ID<TAB>start<TAB>end) of passages a tagger found in articles it had not learnt from (bench/
     # cross_fit.py --spans writes one): they are candidates too, so the verifier learns which of a tagger's
-    # finds are propaganda, where random stretches teach it little about them ("": none)
+    # finds are propaganda, where random stretches teach it little about them ("": none; on one fold of the
+    # yardstick it named techniques 0.028 worse and ranked spans worse, bench/RESULTS.md)
     tagger_spans: str = ""
 
 
