@@ -33,6 +33,7 @@ from propscope.training.recipe import (
     held_out_figures,
     outcomes,
     score_figures,
+    work_folder,
 )
 
 
@@ -49,8 +50,7 @@ def main() -> None:
     if config.data.folds < 2:
         raise SystemExit("cross-fitting needs [data] folds >= 2 (e.g. --set data.folds=4)")
     corpus = load_corpus(config)
-    output = Path(config.export.output)
-    held_out = cross_fitted_models(config, corpus, output.parent / f"{output.name}.work", logging.info)
+    held_out = cross_fitted_models(config, corpus, work_folder(config), logging.info)
     if args.naming == "tagger":
         for model, _ in held_out:
             model.verifier = None

@@ -321,8 +321,7 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
     """``command``: the command line that asked for this model, recorded in its card so it can be rerun."""
     _require_plain_verifier(config)
     corpus = load_corpus(config)
-    output = Path(config.export.output)
-    work = output.parent / f"{output.name}.work"
+    output, work = Path(config.export.output), work_folder(config)
     fp32 = work / "fp32"
     held_out = encode_all(cross_fitted_models(config, corpus, work, progress)) if config.data.folds else []
     meta = _base_meta(config) | {
@@ -458,9 +457,14 @@ def _require_same_verifier(meta: dict[str, Any], config: Config, folder: Path, r
 
 def _pool_and_split(config: Config) -> tuple[Corpus, Corpus, Path]:
     """The configuration's pool (what ships trains on), the fixed split (where choices are made), the work folder."""
-    output = Path(config.export.output)
     split = load_corpus(with_overrides(config, ["data.pool=train"]))
-    return load_corpus(config), split, output.parent / f"{output.name}.work"
+    return load_corpus(config), split, work_folder(config)
+
+
+def work_folder(config: Config) -> Path:
+    """Where training keeps what it reuses (networks, stand-ins) beside the model folder: ``<output>.work``."""
+    output = Path(config.export.output)
+    return output.parent / f"{output.name}.work"
 
 
 def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
@@ -570,8 +574,6 @@ def train_reading_as(
     if theirs != ours:
         raise InputError(f"{model}: its choices were made for other windows ({theirs}); the configuration has {ours}")
     corpus = load_corpus(config)
-    output = Path(config.export.output)
-    work = output.parent / f"{output.name}.work"
     meta = _base_meta(config) | {"train_articles": len(corpus.train), "dev_articles": 0}
     reading = {k: source[k] for k in READING_KEYS if k in source} | {
         "command": command,
@@ -582,7 +584,7 @@ def train_reading_as(
             "chosen": held_out_text(source),
         },
     }
-    output = _ship_pool_networks(config, corpus, work, meta, reading, progress)
+    output = _ship_pool_networks(config, corpus, work_folder(config), meta, reading, progress)
     write_meta(output, meta)
     (output / CARD_FILE).write_text(model_card(meta, output), encoding="utf-8")
     return output
