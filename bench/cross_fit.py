@@ -7,7 +7,8 @@ Trains (or reuses) the configuration's fold networks where `propscope train` wou
 figure is measured on articles whose story no network met in training. Chooses the span decoding as the
 recipe does and prints span, technique and full-task F1 over all held-out articles, then each fold's
 F1 with their mean and standard deviation (a change must beat that spread), and how the scores rank
-spans (area under the ROC curve, precision over 0.5, ECE, after Platt scaling fitted on the same spans).
+spans (area under the ROC curve, precision over 0.5, ECE, each fold's spans calibrated by the curve fitted
+on the other folds').
 `--naming tagger` reads the same fold networks with the tagger's own technique head instead of the
 verifier: the recipe without a verifier, on identical folds. `--spans FILE` writes the passages the fold
 taggers found in the articles they had not learnt from, with that decoding: what `[verifier] tagger_spans`
@@ -22,7 +23,6 @@ import logging
 from pathlib import Path
 
 from propscope.corpus.labels import Label, write_labels
-from propscope.model.calibration import fit_platt
 from propscope.training.config import load_config, with_overrides
 from propscope.training.loop import load_corpus
 from propscope.training.recipe import (
@@ -32,7 +32,6 @@ from propscope.training.recipe import (
     fold_figures,
     held_out_figures,
     outcomes,
-    score_figures,
     work_folder,
 )
 
@@ -62,8 +61,7 @@ def main() -> None:
         found = [Label(a.id, d.start, d.end) for model, a, e in encoded for d in model.detect(e)]
         with args.spans.open("w", encoding="utf-8") as out:
             write_labels(found, out)
-    scores, peaks, correct = outcomes(encoded, corpus.labels)
-    ranking = score_figures(scores, peaks, correct, fit_platt(scores, correct, peaks))
+    ranking = outcomes(encoded, corpus.labels).cross_fitted_figures()
     print(f"settings: {' '.join(args.overrides) or '(config as is)'}, naming by {args.naming}; decoding: {decoding}")
     print("| task | precision | recall | F1 | fold mean ± sd | per fold |\n|---|---|---|---|---|---|")
     for task, name in (("si", "span identification"), ("tc", "technique classification"), ("flc", "full task")):

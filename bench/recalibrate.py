@@ -3,39 +3,29 @@
     python bench/recalibrate.py STAND_IN_DEFAULT STAND_IN_ACCURATE
 
 The stand-ins are the shipped models with the verifier trained on the training split alone (the shipped one
-learned from the validation articles too): they read the 74 validation articles unseen. The curve (raw score
-and peak) is scored five-fold by article, then fitted on all of them; meta.json and MODEL_CARD.md of both
+learned from the validation articles too): they read the 74 validation articles unseen. The curve (raw score,
+peak and technique) is scored five-fold by article, then fitted on all of them; meta.json and MODEL_CARD.md of both
 shipped models are rewritten.
 """
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 from benchmark import validation_articles
 
 from propscope.corpus import read_labels
-from propscope.model.calibration import fit_platt
 from propscope.model.ensemble import load_model
 from propscope.model.inference import Decoding
 from propscope.pipeline.analyzer import Analyzer
 from propscope.training.card import ensemble_card, model_card
 from propscope.training.evaluation import evaluate_encoded
-from propscope.training.recipe import outcomes, ranking_figures
+from propscope.training.recipe import outcomes
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = REPO / "src" / "propscope" / "resources" / "models"
-
-
-def cross_validated(scores: np.ndarray, peaks: np.ndarray, correct: np.ndarray, article: np.ndarray) -> dict:
-    """The curve's figures on articles it was not fitted to: five folds by article."""
-    predicted = np.zeros(len(scores))
-    for fold in range(5):
-        fit, held = article % 5 != fold, article % 5 == fold
-        predicted[held] = fit_platt(scores[fit], correct[fit], peaks[fit]).apply(scores[held], peaks[held])
-    return {"measured_on": "cross_validated"} | ranking_figures(scores, predicted, correct)
 
 
 def refit(name: str, stand_in: Path, articles: list, labels: dict) -> None:
@@ -43,15 +33,16 @@ def refit(name: str, stand_in: Path, articles: list, labels: dict) -> None:
     encoded = [(model, a, model.encode(a.text)) for a in articles]
     gold = [g for a in articles for g in labels.get(a.id, [])]
     figures = evaluate_encoded(((Analyzer(m), a, e) for m, a, e in encoded), gold).as_dict()
-    scores, peaks, correct = outcomes(encoded, labels)
-    article = np.repeat(np.arange(len(articles)), [len(outcomes([item], labels)[0]) for item in encoded])
+    found = outcomes(encoded, labels)
+    article = np.repeat(np.arange(len(articles)), [len(outcomes([item], labels).scores) for item in encoded])
+    five_fold = replace(found, readers=article % 5)  # the curve scored on articles it was not fitted to
     meta_path = MODELS / name / "meta.json"
     meta = json.loads(meta_path.read_text("utf-8"))
     meta["decoding"] = asdict(Decoding(**meta["decoding"]))
     meta["held_out_figures"] = figures
     meta["fold_figures"] = {t: {"folds": [figures[t]["f1"]], "mean": figures[t]["f1"], "std": 0.0} for t in figures}
-    meta["calibration"] = fit_platt(scores, correct, peaks).as_dict()
-    meta["calibration_figures"] = cross_validated(scores, peaks, correct, article)
+    meta["calibration"] = found.fit().as_dict()
+    meta["calibration_figures"] = {"measured_on": "cross_validated"} | five_fold.cross_fitted_figures()
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
     card = ensemble_card(meta, MODELS / name) if "members" in meta else model_card(meta, MODELS / name)
     (MODELS / name / "MODEL_CARD.md").write_text(card, "utf-8")

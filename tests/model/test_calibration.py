@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -75,3 +77,31 @@ def test_platt_scaling_does_not_run_off_where_newton_overshoots():
     calibration = fit_platt(scores, correct)
     assert abs(calibration.slope) < 10 and abs(calibration.intercept) < 10
     assert expected_calibration_error(calibration.apply(scores), correct) < 0.05
+
+
+def test_an_intercept_per_technique_is_recovered_and_ranks_spans_better():
+    rng = np.random.default_rng(2)
+    raw, peaks = rng.uniform(0.01, 0.99, 30_000), rng.uniform(0.5, 0.99, 30_000)
+    techniques = rng.choice(["Doubt", "Repetition", "Slogans"], size=raw.size)
+    truth = Calibration(slope=0.4, intercept=-1.0, peak_slope=0.5, technique_offsets={"Doubt": 1.0, "Repetition": -1.5})
+    correct = rng.uniform(size=raw.size) < truth.apply(raw, peaks, techniques)
+    fitted = fit_platt(raw, correct, peaks, techniques)
+    # one of three parameters is redundant with the intercept: the ridge shares it out, differences stay
+    offsets = fitted.technique_offsets
+    assert offsets["Doubt"] - offsets["Slogans"] == pytest.approx(1.0, abs=0.15)
+    assert offsets["Repetition"] - offsets["Slogans"] == pytest.approx(-1.5, abs=0.15)
+    assert fitted.intercept + offsets["Slogans"] == pytest.approx(-1.0, abs=0.15)
+    plain = fit_platt(raw, correct, peaks)
+    assert auroc(fitted.apply(raw, peaks, techniques), correct) > auroc(plain.apply(raw, peaks), correct) + 0.05
+    assert plain.technique_offsets == {} and "technique_offsets" not in plain.as_dict()
+
+
+def test_a_calibration_by_technique_survives_its_meta_json_and_needs_the_techniques():
+    calibration = Calibration(slope=0.5, intercept=-1.0, peak_slope=0.3, technique_offsets={"Doubt": 0.25})
+    assert Calibration(**json.loads(json.dumps(calibration.as_dict()))) == calibration
+    scores, peaks = np.array([0.4, 0.4]), np.array([0.7, 0.7])
+    doubt, other = calibration.apply(scores, peaks, ["Doubt", "Slogans"])
+    assert doubt > other  # a technique the curve was not fitted on keeps the common intercept
+    assert other == pytest.approx(Calibration(slope=0.5, intercept=-1.0, peak_slope=0.3).apply(scores, peaks)[1])
+    with pytest.raises(ValueError, match="technique"):
+        calibration.apply(scores, peaks)

@@ -6,7 +6,8 @@ from propscope.corpus.labels import Label
 from propscope.document import Article
 from propscope.metrics import span_identification
 from propscope.model.inference import decode_spans
-from propscope.training.recipe import choose_decoding
+from propscope.training.config import Config, with_overrides
+from propscope.training.recipe import SpanOutcomes, _base_meta, _trained_alike, choose_decoding
 from tests.model.test_decoding import TEXT, encoded
 
 TECHNIQUES = ("Loaded_Language", "Doubt")
@@ -70,3 +71,30 @@ def test_a_stand_in_must_carry_as_many_verifier_networks_as_ship(tmp_path):
     )  # one network: alike
     with pytest.raises(InputError, match="must carry a verifier trained with"):
         _require_same_verifier({"verifier": made_before_networks}, Config(verifier=two), tmp_path, "a stand-in", "")
+
+
+def test_each_readers_spans_are_scored_by_a_curve_fitted_on_the_others():
+    # one fold's high scores are right, the other's wrong: a curve fitted on the other fold ranks them backwards,
+    # which the spans' own curve would hide
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(0.05, 0.95, 2_000)
+    readers = np.repeat([0, 1], 1_000)
+    correct = np.where(readers == 0, scores > 0.5, scores < 0.5)
+    found = SpanOutcomes(scores, np.full(2_000, 0.9), np.array(["Doubt"] * 2_000, dtype=object), correct, readers)
+    assert found.cross_fitted_figures()["auroc"] < 0.1
+    assert abs(found.figures(found.fit())["auroc"] - 0.5) < 0.1
+
+
+def test_the_networks_that_ship_are_alike_whatever_the_folds_that_choose_their_reading():
+    def final(config: Config, held_out: int) -> dict:
+        return _base_meta(config) | {"train_articles": 371, "dev_articles": 0, "held_out_articles": held_out}
+
+    four = with_overrides(Config(), ["data.folds=4", "data.pool=all", "verifier.enabled=true"])
+    exported = final(four, 74)
+    del exported["verifier"]["tagger_spans"]  # an export from before the setting existed
+    del exported["config"]["verifier"]["tagger_spans"]
+    assert _trained_alike(exported, final(with_overrides(four, ["data.folds=2"]), 371))
+    # a dev hold-out leaves articles out of training; another seed or tagger_spans file trains other weights
+    assert not _trained_alike(exported, final(with_overrides(four, ["data.folds=0"]), 371))
+    assert not _trained_alike(exported, final(with_overrides(four, ["training.seed=14"]), 74))
+    assert not _trained_alike(exported, final(with_overrides(four, ['verifier.tagger_spans="found.labels"']), 74))

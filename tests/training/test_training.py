@@ -339,6 +339,8 @@ def test_a_verifier_model_trains_on_every_article_and_reports_its_folds(tiny_cor
     assert meta["train_articles"] == 4 and meta["validation"] == {}  # both splits trained it
     assert len(meta["fold_figures"]["tc"]["folds"]) == 2
     assert {"auroc", "precision_over_half", "ece_after"} <= set(meta["calibration_figures"])
+    assert meta["calibration_figures"]["measured_on"] == "cross_fitted"  # each fold scored by the others' curve
+    assert set(meta["calibration"].get("technique_offsets", {})) <= set(TECHNIQUE_NAMES)
     card = (directory / "MODEL_CARD.md").read_text("utf-8")
     assert "verifier" in card and "Fold by fold" in card and "Validation figures" not in card
     model = load_model(directory)

@@ -117,8 +117,8 @@ class Analyzer:
     def _spans(self, encoded: EncodedText) -> list[Span]:
         detected, probabilities, named = self.candidates(encoded)
         raw, peaks = np.array([r for _, _, r in named]), np.array([d.peak for d, _, _ in named])
-        scores = self.model.calibration.apply(raw, peaks)
         techniques = self.model.techniques
+        scores = self.model.calibration.apply(raw, peaks, [techniques[k] for _, k, _ in named])
         finder = EvidenceFinder(encoded.text, encoded.tokens, encoded.span_probability, techniques)
         kept = {(d.start, d.end) for d, _, _ in named}
         evidence = {

@@ -12,6 +12,7 @@ from typing import Any
 from propscope.model.assembly import DELTA_FILE
 from propscope.model.encoders import ENCODERS
 from propscope.model.inference import ENCODER_FILE, META_FILE
+from propscope.techniques import get_technique
 from propscope.training.evaluation import per_technique_markdown
 
 CARD_FILE = "MODEL_CARD.md"
@@ -195,10 +196,17 @@ def held_out_text(meta: dict[str, Any]) -> str:
     )
 
 
-def _curve_text(calibration: dict[str, float]) -> str:
+def _curve_text(calibration: dict[str, Any]) -> str:
     text = f"slope {calibration['slope']:.3f}, intercept {calibration['intercept']:.3f}"
     if calibration.get("peak_slope"):
-        text += f", and {calibration['peak_slope']:.3f} on the logit of the tagger's surest word piece in the span"
+        text += f", {calibration['peak_slope']:.3f} on the logit of the tagger's surest word piece in the span"
+    offsets = sorted(calibration.get("technique_offsets", {}).items(), key=lambda item: item[1])
+    if offsets:
+        (low, by_low), (high, by_high) = offsets[0], offsets[-1]
+        text += (
+            f", and the intercept moved by technique, from {by_low:+.2f} ({get_technique(low).display_name}) "
+            f"to {by_high:+.2f} ({get_technique(high).display_name})"
+        )
     return text
 
 
@@ -208,6 +216,7 @@ def _calibration_text(meta: dict[str, Any]) -> str:
     where = {
         "held_out": "held-out spans it was fitted on",
         "cross_validated": "validation spans, the curve fitted and scored five-fold by article",
+        "cross_fitted": "held-out spans, each fold's scored by the curve fitted on the other folds'",
     }.get(figures.get("measured_on", ""), "validation spans")
     text = (
         f"Expected calibration error on the {spans} {where} (10 bins): "

@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -176,24 +176,58 @@ def fold_figures(held_out: Encoded, labels: dict[str, list[Label]]) -> dict[str,
     return summary
 
 
-def outcomes(encoded: Encoded, labels: dict[str, list[Label]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Raw scores, peaks and correctness of every span the models give the encoded articles."""
-    scores, peaks, correct = [], [], []
+@dataclass(frozen=True)
+class SpanOutcomes:
+    """Every span the models give some encoded articles: its raw score, peak and technique, whether it was right,
+    and which model read it (a fold, whose spans a curve fitted on the other folds can be scored on)."""
+
+    scores: np.ndarray
+    peaks: np.ndarray
+    techniques: np.ndarray
+    correct: np.ndarray
+    readers: np.ndarray
+
+    def fit(self) -> Calibration:
+        return fit_platt(self.scores, self.correct, self.peaks, self.techniques)
+
+    def figures(self, calibration: Calibration) -> dict[str, Any]:
+        """How well the calibrated scores read as probabilities (ECE before and after) and how they rank spans: the
+        area under the ROC curve for "overlaps a gold span of its technique" and the precision of spans over 0.5."""
+        return ranking_figures(self.scores, calibration.apply(self.scores, self.peaks, self.techniques), self.correct)
+
+    def cross_fitted_figures(self) -> dict[str, Any]:
+        """The figures of curves each fitted on the other readers' spans and scored on one reader's: what the curve
+        does on stories it was not fitted to (an intercept per technique flatters the spans it was fitted on)."""
+        calibrated = np.zeros(len(self.scores))
+        for reader in np.unique(self.readers):
+            fitted, scored = self._part(self.readers != reader), self._part(self.readers == reader)
+            calibrated[self.readers == reader] = fitted.fit().apply(scored.scores, scored.peaks, scored.techniques)
+        return ranking_figures(self.scores, calibrated, self.correct)
+
+    def _part(self, mask: np.ndarray) -> SpanOutcomes:
+        return SpanOutcomes(*(getattr(self, f.name)[mask] for f in fields(self)))
+
+
+def outcomes(encoded: Encoded, labels: dict[str, list[Label]]) -> SpanOutcomes:
+    """The outcome of every span the models give the encoded articles."""
+    rows = []
+    readers = {id(model): number for number, model in enumerate(dict.fromkeys(model for model, _, _ in encoded))}
     for model, article, encoding in encoded:
         _, _, named = Analyzer(model).candidates(encoding)
         spans = [Span(d.start, d.end, model.techniques[k], raw) for d, k, raw in named]
-        correct += [right for _, right in span_outcomes(article.id, spans, labels.get(article.id, []))]
-        scores += [raw for _, _, raw in named]
-        peaks += [d.peak for d, _, _ in named]
-    return np.asarray(scores, dtype=np.float64), np.asarray(peaks, dtype=np.float64), np.asarray(correct, dtype=bool)
-
-
-def score_figures(
-    scores: np.ndarray, peaks: np.ndarray, correct: np.ndarray, calibration: Calibration
-) -> dict[str, Any]:
-    """How well calibrated scores read as probabilities (ECE before and after) and how they rank spans: the
-    area under the ROC curve for "overlaps a gold span of its technique" and the precision of spans over 0.5."""
-    return ranking_figures(scores, calibration.apply(scores, peaks), correct)
+        rights = span_outcomes(article.id, spans, labels.get(article.id, []))
+        rows += [
+            (raw, d.peak, span.technique, right, readers[id(model)])
+            for (d, _, raw), span, (_, right) in zip(named, spans, rights, strict=True)
+        ]
+    scores, peaks, techniques, correct, reader = zip(*rows, strict=True) if rows else ([],) * 5
+    return SpanOutcomes(
+        np.asarray(scores, dtype=np.float64),
+        np.asarray(peaks, dtype=np.float64),
+        np.asarray(techniques, dtype=object),
+        np.asarray(correct, dtype=bool),
+        np.asarray(reader, dtype=np.int64),
+    )
 
 
 def ranking_figures(raw: np.ndarray, calibrated: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
@@ -211,17 +245,20 @@ def ranking_figures(raw: np.ndarray, calibrated: np.ndarray, correct: np.ndarray
 def fit_calibration(
     directory: Path, held_out: Encoded, decoding: Decoding, corpus: Corpus
 ) -> tuple[Calibration, dict[str, Any]]:
-    """Platt scaling fitted on the held-out articles' raw scores, and its ``score_figures`` for the card: on the
-    validation split where the model did not train on it, else on the held-out spans the curve was fitted to."""
+    """Platt scaling fitted on the held-out articles' raw scores, and its figures for the card: on the validation
+    split where the model did not train on it; else, with several folds, each fold's spans scored by the curve
+    fitted on the others'; else on the held-out spans the curve was fitted to."""
     for model, _, _ in held_out:
         model.decoding = decoding
-    scores, peaks, correct = outcomes(held_out, corpus.labels)
-    calibration = fit_platt(scores, correct, peaks)
+    found = outcomes(held_out, corpus.labels)
+    calibration = found.fit()
     if corpus.validation:
         shipped = load_model(directory)
-        scores, peaks, correct = outcomes(encode_all([(shipped, corpus.validation)]), corpus.labels)
-    measured_on = "validation" if corpus.validation else "held_out"
-    return calibration, {"measured_on": measured_on, **score_figures(scores, peaks, correct, calibration)}
+        figures = outcomes(encode_all([(shipped, corpus.validation)]), corpus.labels).figures(calibration)
+        return calibration, {"measured_on": "validation", **figures}
+    if len(np.unique(found.readers)) > 1:
+        return calibration, {"measured_on": "cross_fitted", **found.cross_fitted_figures()}
+    return calibration, {"measured_on": "held_out", **found.figures(calibration)}
 
 
 def _validate(directory: Path, corpus: Corpus) -> Evaluation:
@@ -293,21 +330,35 @@ def _trained_alike(
 def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
     """What makes two networks the same: everything but the date, the model's name and folder, how it
     reads an article (inference stride, window merging), the precision it ships in (made from the fp32 export
-    afterwards) and the stand-in that makes its choices, none of which changes the trained weights."""
+    afterwards), and where and by whom its choices are made (a stand-in, or how many folds: a fold network's
+    meta names its articles, and the networks that ship train on the whole pool whatever the folds), none of
+    which changes the trained weights."""
     config = meta.get("config", {})
+    data = config.get("data", {})
     reading = {"stride": None, "window_merge": None}
     return meta | {
         "name": None,
         "created": None,
         "stride": None,
         "stand_in": None,
+        "held_out_articles": None,
+        "verifier": _without_empty_tagger_spans(meta.get("verifier")),
         "config": config
         | {
+            "data": data | {"folds": bool(data.get("folds"))},  # only whether a dev hold-out leaves the training
+            "verifier": _without_empty_tagger_spans(config.get("verifier")),
             "export": config.get("export", {})
             | {"output": None, "name": None, "precision": None, "max_int8_f1_drop": None},
             "model": config.get("model", {}) | reading,
         },
     }
+
+
+def _without_empty_tagger_spans(settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Verifier settings as before ``tagger_spans`` existed where it is unset, so earlier exports still match."""
+    if settings is None or settings.get("tagger_spans"):
+        return settings
+    return {key: value for key, value in settings.items() if key != "tagger_spans"}
 
 
 def _tagger_identity(meta: dict[str, Any]) -> dict[str, Any]:
