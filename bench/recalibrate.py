@@ -13,7 +13,6 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 from benchmark import validation_articles
 
 from propscope.corpus import read_labels
@@ -34,8 +33,7 @@ def refit(name: str, stand_in: Path, articles: list, labels: dict) -> None:
     gold = [g for a in articles for g in labels.get(a.id, [])]
     figures = evaluate_encoded(((Analyzer(m), a, e) for m, a, e in encoded), gold).as_dict()
     found = outcomes(encoded, labels)
-    article = np.repeat(np.arange(len(articles)), [len(outcomes([item], labels).scores) for item in encoded])
-    five_fold = replace(found, readers=article % 5)  # the curve scored on articles it was not fitted to
+    five_fold = replace(found, readers=found.articles % 5)  # the curve scored on articles it was not fitted to
     meta_path = MODELS / name / "meta.json"
     meta = json.loads(meta_path.read_text("utf-8"))
     meta["decoding"] = asdict(Decoding(**meta["decoding"]))

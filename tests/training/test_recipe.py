@@ -80,7 +80,9 @@ def test_each_readers_spans_are_scored_by_a_curve_fitted_on_the_others():
     scores = rng.uniform(0.05, 0.95, 2_000)
     readers = np.repeat([0, 1], 1_000)
     correct = np.where(readers == 0, scores > 0.5, scores < 0.5)
-    found = SpanOutcomes(scores, np.full(2_000, 0.9), np.array(["Doubt"] * 2_000, dtype=object), correct, readers)
+    found = SpanOutcomes(
+        scores, np.full(2_000, 0.9), np.array(["Doubt"] * 2_000, dtype=object), correct, readers, np.arange(2_000)
+    )
     assert found.cross_fitted_figures()["auroc"] < 0.1
     assert abs(found.figures(found.fit())["auroc"] - 0.5) < 0.1
 

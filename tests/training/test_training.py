@@ -435,6 +435,7 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     meta = json.loads((whole / "meta.json").read_text("utf-8"))
     assert meta["train_articles"] == 4 and meta["chosen_on"].startswith("the 2 validation articles, read by a stand-in")
     assert meta["calibration"] and meta["decoding"]["technique_threshold"] and (whole / "verifier.onnx").exists()
+    assert meta["calibration_figures"]["measured_on"] == "cross_validated"  # one reader: five folds by article
     assert load_model(whole).multi_label
     assert "read by a stand-in that had not seen them: a tagger and a verifier" in (whole / "MODEL_CARD.md").read_text()
 

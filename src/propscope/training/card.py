@@ -215,7 +215,7 @@ def _calibration_text(meta: dict[str, Any]) -> str:
     spans = figures.get("spans", figures.get("validation_spans"))
     where = {
         "held_out": "held-out spans it was fitted on",
-        "cross_validated": "validation spans, the curve fitted and scored five-fold by article",
+        "cross_validated": "held-out spans, the curve fitted and scored five-fold by article",
         "cross_fitted": "held-out spans, each fold's scored by the curve fitted on the other folds'",
     }.get(figures.get("measured_on", ""), "validation spans")
     text = (
