@@ -1,11 +1,13 @@
-"""Re-measure the shipped models' chosen figures with today's decoding and refit their score calibration.
+"""Re-measure a shipped model's chosen figures with today's decoding and refit its score calibration, for a model
+whose reading was chosen on the validation split by a stand-in (`accurate`; the default's reading is chosen on the
+yardstick by `propscope train`, which this would undo).
 
-    python bench/recalibrate.py STAND_IN_DEFAULT STAND_IN_ACCURATE
+    python bench/recalibrate.py accurate=STAND_IN [NAME=STAND_IN ...]
 
-The stand-ins are the shipped models with the verifier trained on the training split alone (the shipped one
-learned from the validation articles too): they read the 74 validation articles unseen. The curve (raw score,
-peak and technique) is scored five-fold by article, then fitted on all of them; meta.json and MODEL_CARD.md of both
-shipped models are rewritten.
+A stand-in is the shipped model with the verifier trained on the training split alone (the shipped one learned
+from the validation articles too): it reads the 74 validation articles unseen. The curve (raw score, peak and
+technique) is scored five-fold by article, then fitted on all of them; the model's meta.json and MODEL_CARD.md are
+rewritten.
 """
 
 import json
@@ -53,7 +55,10 @@ def main() -> None:
     labels: dict = {}
     for label in read_labels(data / "train-task-flc-tc.labels"):
         labels.setdefault(label.article_id, []).append(label)
-    for name, stand_in in (("default", sys.argv[1]), ("accurate", sys.argv[2])):
+    for pair in sys.argv[1:]:
+        name, _, stand_in = pair.partition("=")
+        if not stand_in:
+            raise SystemExit(f"expected NAME=STAND_IN, got {pair!r}")
         refit(name, Path(stand_in), articles, labels)
 
 
