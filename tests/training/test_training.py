@@ -496,3 +496,50 @@ def test_imported_corpus_folders_join_the_training_articles(tiny_corpus: Path, t
     write_corpus_folder(folder, [Article("1", text)], [])
     with pytest.raises(InputError, match="already in the training data"):
         load_corpus(replace(config, data=replace(config.data, extra_folders=[str(folder)])))
+
+
+@pytest.mark.parametrize("family", ["bert", "mpnet"])
+def test_cpu_attention_computes_the_same_and_hands_the_encoder_back(family: str):
+    import torch
+    from transformers import BertConfig, BertModel, MPNetConfig, MPNetModel
+
+    from propscope.training.loop import cpu_attention
+
+    sizes = {"vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2}
+    make, settings = {"bert": (BertModel, BertConfig), "mpnet": (MPNetModel, MPNetConfig)}[family]
+    encoder = make(settings(**sizes, intermediate_size=32)).eval()
+    loaded = encoder.config._attn_implementation
+    ids = torch.randint(5, 50, (3, 12))
+    mask = torch.ones_like(ids)
+    mask[1, 7:] = 0  # a padded window: the mask must weigh the same in both implementations
+    before = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    with cpu_attention(encoder, torch.device("cpu")):
+        assert encoder.config._attn_implementation == "eager"
+        during = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert encoder.config._attn_implementation == loaded
+    assert torch.allclose(before[mask.bool()], during[mask.bool()], atol=1e-5)
+    with pytest.raises(RuntimeError), cpu_attention(encoder, torch.device("cpu")):
+        raise RuntimeError("a step failed")
+    assert encoder.config._attn_implementation == loaded
+
+
+def test_fused_adamw_steps_as_the_per_tensor_loop_does():
+    import torch
+
+    from propscope.training.loop import adamw
+
+    torch.manual_seed(0)
+    weights = [torch.randn(4, 3, requires_grad=True), torch.randn(3, requires_grad=True)]
+    copies = [w.detach().clone().requires_grad_() for w in weights]
+    start = [w.detach().clone() for w in weights]
+    fused = adamw([{"params": weights, "lr": 0.1}], 0.01, torch.device("cpu"))
+    plain = torch.optim.AdamW([{"params": copies, "lr": 0.1}], weight_decay=0.01, foreach=False)
+    assert fused.defaults["fused"]
+    for _ in range(3):
+        for optimizer, ws in ((fused, weights), (plain, copies)):
+            optimizer.zero_grad()
+            (ws[0].sum(0) * ws[1]).pow(2).sum().backward()
+            optimizer.step()
+    for w, c, s in zip(weights, copies, start, strict=True):
+        assert torch.allclose(w, c, atol=1e-6)
+        assert not torch.allclose(w, s, atol=1e-3)  # the steps moved the weights

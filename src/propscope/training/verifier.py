@@ -129,7 +129,15 @@ def train_verifier(
     import torch
     from transformers import AutoModel
 
-    from propscope.training.loop import linear_warmup, seed_everything, step_report, take_step, training_device
+    from propscope.training.loop import (
+        adamw,
+        cpu_attention,
+        linear_warmup,
+        seed_everything,
+        step_report,
+        take_step,
+        training_device,
+    )
     from propscope.training.network import PairClassifier, add_adapters
 
     v, t = config.verifier, config.training
@@ -147,7 +155,7 @@ def train_verifier(
     model = PairClassifier(encoder, len(FEATURE_NAMES), len(TECHNIQUE_NAMES) + 1)
     model.to(device)
     learned = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(learned, lr=v.learning_rate, weight_decay=t.weight_decay)
+    optimizer = adamw([{"params": learned, "lr": v.learning_rate}], t.weight_decay, device)
     total = math.ceil(len(examples) / v.batch_size) * v.epochs
     scheduler = linear_warmup(optimizer, total, t.warmup_ratio)
     progress(
@@ -155,22 +163,23 @@ def train_verifier(
         f"{sum(p.numel() for p in learned):,} weights learn"
     )
     started, step = time.monotonic(), 0
-    for epoch in range(1, v.epochs + 1):
-        model.train()
-        rng.shuffle(examples)
-        for first in range(0, len(examples), v.batch_size):
-            batch = examples[first : first + v.batch_size]
-            ids, mask, types = encode_pairs(tokenizer, [pair_text(c.text, c.start, c.end) for c in batch])
-            features = np.stack([signals[c.text].features(c.start, c.end) for c in batch])
-            targets = torch.from_numpy(np.stack([c.targets for c in batch])).to(device)
-            inputs = [torch.from_numpy(x).to(device) for x in (ids, mask, types, features)]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
-                logits = model.logits(*inputs)
-            loss = -(targets * torch.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
-            take_step(model, optimizer, scheduler, loss)
-            step += 1
-            if step % 50 == 0 or step == total:
-                progress(step_report(f"verifier epoch {epoch}/{v.epochs}", step, total, loss.item(), started))
+    with cpu_attention(model.encoder, device):
+        for epoch in range(1, v.epochs + 1):
+            model.train()
+            rng.shuffle(examples)
+            for first in range(0, len(examples), v.batch_size):
+                batch = examples[first : first + v.batch_size]
+                ids, mask, types = encode_pairs(tokenizer, [pair_text(c.text, c.start, c.end) for c in batch])
+                features = np.stack([signals[c.text].features(c.start, c.end) for c in batch])
+                targets = torch.from_numpy(np.stack([c.targets for c in batch])).to(device)
+                inputs = [torch.from_numpy(x).to(device) for x in (ids, mask, types, features)]
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.compute_dtype == "bf16"):
+                    logits = model.logits(*inputs)
+                loss = -(targets * torch.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
+                take_step(model, optimizer, scheduler, loss)
+                step += 1
+                if step % 50 == 0 or step == total:
+                    progress(step_report(f"verifier epoch {epoch}/{v.epochs}", step, total, loss.item(), started))
     model.eval()
     return model.cpu()
 
