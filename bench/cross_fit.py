@@ -13,6 +13,10 @@ on the other folds').
 verifier: the recipe without a verifier, on identical folds. `--spans FILE` writes the passages the fold
 taggers found in the articles they had not learnt from, with that decoding: what `[verifier] tagger_spans`
 trains a verifier on.
+`--reading-of MODEL` reads with that model's decoding instead of choosing one (a shipped name or a folder);
+`--precision int8` reads with each fold tagger's encoder quantized as the shipped tagger's is (in
+`WORK/int8/fold-K`); `--across-folds` also chooses the decoding on each fold alone and scores it on the other
+folds, against the one read with: does a choice made on some unseen articles carry over to others?
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ import logging
 from pathlib import Path
 
 from propscope.corpus.labels import Label, write_labels
+from propscope.model.inference import Decoding, OnnxModel
+from propscope.pipeline.analyzer import model_directory
 from propscope.training.config import load_config, with_overrides
+from propscope.training.export import quantize_model
 from propscope.training.loop import load_corpus
 from propscope.training.recipe import (
     choose_decoding,
@@ -43,6 +50,9 @@ def main() -> None:
     parser.add_argument("--naming", choices=("verifier", "tagger"), default="verifier")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--spans", type=Path, help="write the tagger's out-of-fold spans here (ID, start, end)")
+    parser.add_argument("--reading-of", metavar="MODEL", help="read with this model's decoding, not one chosen here")
+    parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="the fold taggers' encoder")
+    parser.add_argument("--across-folds", action="store_true", help="choose on each fold, score on the others")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = with_overrides(load_config(args.config), args.overrides)
@@ -50,11 +60,17 @@ def main() -> None:
         raise SystemExit("cross-fitting needs [data] folds >= 2 (e.g. --set data.folds=4)")
     corpus = load_corpus(config)
     held_out = cross_fitted_models(config, corpus, work_folder(config), logging.info)
+    if args.precision == "int8":
+        held_out = [(quantized(model.directory, work_folder(config) / "int8"), part) for model, part in held_out]
     if args.naming == "tagger":
         for model, _ in held_out:
             model.verifier = None
     encoded = encode_all(held_out)
-    decoding = choose_decoding(encoded, corpus.labels)
+    if args.reading_of:
+        meta = json.loads((model_directory(args.reading_of) / "meta.json").read_text("utf-8"))
+        decoding = Decoding(**meta["decoding"])
+    else:
+        decoding = choose_decoding(encoded, corpus.labels)
     figures = held_out_figures(encoded, decoding, corpus.labels)
     folds = fold_figures(encoded, corpus.labels)
     if args.spans:
@@ -75,10 +91,41 @@ def main() -> None:
         f"{ranking['precision_over_half']:.4f}, ECE {ranking['ece_before']:.4f} -> {ranking['ece_after']:.4f} "
         f"({ranking['spans']} spans)"
     )
+    across = across_folds(encoded, decoding, corpus.labels) if args.across_folds else []
+    for row in across:
+        print(
+            f"chosen on fold {row['chosen_on']}, scored on the others: {row['chosen']['mean']:.4f} (span "
+            f"{row['chosen']['si']:.4f}, full {row['chosen']['flc']:.4f}) against {row['read']['mean']:.4f} read as "
+            f"above (span {row['read']['si']:.4f}, full {row['read']['flc']:.4f}); chose {row['decoding']}"
+        )
     if args.json:
         record = {"settings": args.overrides, "naming": args.naming, "decoding": str(decoding)}
+        record |= {"precision": args.precision, "reading_of": args.reading_of, "across_folds": across}
         record |= {"figures": figures, "folds": folds, "scores": ranking}
         args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+
+def quantized(directory: Path, parent: Path) -> OnnxModel:
+    """The fold model with its encoder in int8 per channel, as the shipped tagger's (written to ``parent``)."""
+    quantize_model(directory, parent / directory.name)
+    return OnnxModel(parent / directory.name)
+
+
+def across_folds(encoded, read: Decoding, labels: dict[str, list[Label]]) -> list[dict]:
+    """For each fold, the decoding chosen on its articles alone, and ``read``, scored on the other folds' articles
+    by the mean of span and full-task F1 (what the recipe's choice maximises)."""
+    readers = [model for model, _, _ in encoded]
+    rows = []
+    for number, reader in enumerate(dict.fromkeys(readers), start=1):
+        chosen_on = [item for item in encoded if item[0] is reader]
+        scored_on = [item for item in encoded if item[0] is not reader]
+        chosen = choose_decoding(chosen_on, labels)
+        scores = {}
+        for name, decoding in (("chosen", chosen), ("read", read)):
+            f = held_out_figures(scored_on, decoding, labels)
+            scores[name] = {t: f[t]["f1"] for t in ("si", "flc")} | {"mean": (f["si"]["f1"] + f["flc"]["f1"]) / 2}
+        rows.append({"chosen_on": number, "decoding": str(chosen)} | scores)
+    return rows
 
 
 if __name__ == "__main__":
