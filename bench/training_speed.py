@@ -1,6 +1,6 @@
 """Seconds a training step of the tagger or of one verifier network, and the whole run they project.
 
-    python bench/training_speed.py tagger [--config configs/default.toml] [--set training.epochs=12] [--steps 60]
+    python bench/training_speed.py tagger [--config configs/default.toml] [--set training.epochs=12] [--steps 100]
 
 Trains on the configuration's pool exactly as `propscope train` would and stops after ``--steps`` steps: a
 change to the training loop is timed in a minute or two, not a run's hour. Run it before and after the change
@@ -16,6 +16,7 @@ import re
 import time
 from pathlib import Path
 
+from propscope.errors import InputError
 from propscope.training.config import load_config, with_overrides
 from propscope.training.loop import load_corpus, train_network
 from propscope.training.verifier import train_verifier
@@ -30,11 +31,17 @@ def main() -> None:
     parser.add_argument("trainer", choices=("tagger", "verifier"))
     parser.add_argument("--config", type=Path, default=Path("configs/default.toml"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="e.g. training.epochs=12")
-    parser.add_argument("--steps", type=int, default=60, help="a multiple of the progress interval (20 or 50)")
+    parser.add_argument("--steps", type=int, default=100, help="a multiple of 20 (tagger) or 50 (verifier)")
     args = parser.parse_args()
+    interval = {"tagger": 20, "verifier": 50}[args.trainer]  # how often each trainer reports a step
+    if args.steps <= 0 or args.steps % interval:
+        parser.error(f"--steps must be a positive multiple of {interval} for the {args.trainer}")
     logging.basicConfig(level=logging.WARNING)
-    config = with_overrides(load_config(args.config), args.overrides)
-    corpus = load_corpus(config)
+    try:
+        config = with_overrides(load_config(args.config), args.overrides)
+        corpus = load_corpus(config)
+    except InputError as error:
+        raise SystemExit(f"error: {error}") from None
     clock = {"start": time.monotonic()}
 
     def progress(line: str) -> None:
