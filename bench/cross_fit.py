@@ -27,6 +27,8 @@ import logging
 from pathlib import Path
 
 from propscope.corpus.labels import Label, write_labels
+from propscope.errors import ModelError
+from propscope.model.ensemble import load_model
 from propscope.model.inference import Decoding, OnnxModel
 from propscope.pipeline.analyzer import model_directory
 from propscope.training.config import load_config, with_overrides
@@ -58,6 +60,12 @@ def main() -> None:
     config = with_overrides(load_config(args.config), args.overrides)
     if config.data.folds < 2:
         raise SystemExit("cross-fitting needs [data] folds >= 2 (e.g. --set data.folds=4)")
+    read_with = None  # a model's decoding, checked before any fold network trains
+    if args.reading_of:
+        try:
+            read_with = load_model(model_directory(args.reading_of)).decoding
+        except ModelError as error:
+            raise SystemExit(f"error: --reading-of: {error}") from None
     corpus = load_corpus(config)
     held_out = cross_fitted_models(config, corpus, work_folder(config), logging.info)
     if args.precision == "int8":
@@ -66,11 +74,7 @@ def main() -> None:
         for model, _ in held_out:
             model.verifier = None
     encoded = encode_all(held_out)
-    if args.reading_of:
-        meta = json.loads((model_directory(args.reading_of) / "meta.json").read_text("utf-8"))
-        decoding = Decoding(**meta["decoding"])
-    else:
-        decoding = choose_decoding(encoded, corpus.labels)
+    decoding = read_with or choose_decoding(encoded, corpus.labels)
     figures = held_out_figures(encoded, decoding, corpus.labels)
     folds = fold_figures(encoded, corpus.labels)
     if args.spans:
