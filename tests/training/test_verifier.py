@@ -1,14 +1,17 @@
 """The verifier's training pairs: gold spans with their techniques, nudged copies and random stretches."""
 
 import random
+from itertools import pairwise
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from propscope.corpus.labels import Label
 from propscope.document import Article
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.config import Config, VerifierConfig
-from propscope.training.verifier import candidates, overlap_targets
+from propscope.training.verifier import LIKE_LENGTH_POOL, candidates, like_length_batches, overlap_targets
 
 INDEX = {name: k for k, name in enumerate(TECHNIQUE_NAMES)}
 TEXT = "Bridge vote\n\nThe reckless council approved a shameful plan today.\nCritics called it a disgrace.\n"
@@ -94,3 +97,23 @@ def test_a_networks_stamp_covers_what_the_tagger_span_file_holds_for_its_article
     )
     spans.write_text("1\t4\t13\n", encoding="utf-8")
     assert network_identity(tagged, articles, {}) != stamp
+
+
+@given(st.lists(st.integers(1, 64), max_size=300), st.integers(1, 8), st.integers(0, 99))
+def test_like_length_batches_take_every_candidate_once_in_as_many_batches_as_random_ones(
+    lengths: list[int], size: int, seed: int
+):
+    batches = like_length_batches(lengths, size, random.Random(seed))
+    assert sorted(k for batch in batches for k in batch) == list(range(len(lengths)))
+    assert len(batches) == -(-len(lengths) // size) and all(0 < len(batch) <= size for batch in batches)
+    assert batches == like_length_batches(lengths, size, random.Random(seed))
+
+
+def test_within_one_pool_batches_are_cut_from_the_candidates_sorted_by_length():
+    rng = random.Random(3)
+    lengths = [rng.randint(5, 64) for _ in range(4 * LIKE_LENGTH_POOL)]  # one pool of batches of four
+    batches = like_length_batches(lengths, 4, random.Random(7))
+    spans = sorted((min(lengths[k] for k in b), max(lengths[k] for k in b)) for b in batches)
+    assert all(high <= next_low for (_, high), (next_low, _) in pairwise(spans))  # no two batches interleave
+    padded = sum(len(b) * max(lengths[k] for k in b) for b in batches)
+    assert padded < 1.1 * sum(lengths)  # random batches of four pad about a third

@@ -393,7 +393,8 @@ that the span overlaps a gold span of that technique. {_calibration_text(meta)}
 Seed {t["seed"]}; {t["epochs"]} epochs; batch {t["batch_size"]} windows; AdamW, learning rate
 {t["learning_rate"]} (encoder) and {t["head_learning_rate"]} (heads), warm-up {t["warmup_ratio"]},
 weight decay {t["weight_decay"]}; dropout {m["dropout"]} in the heads, {m.get("attention_dropout", 0.1)} on the
-encoder's attention; {t.get("compute_dtype", "fp32")} matrix products; device {t.get("device", "cpu")}.
+encoder's attention, {m.get("hidden_dropout", 0.1)} between its layers; {t.get("compute_dtype", "fp32")} matrix
+products; device {t.get("device", "cpu")}.
 {_tag_weighting_text(t)}
 {_verifier_training_text(meta)}
 

@@ -321,7 +321,11 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
     examples = window_examples(corpus.train, corpus.labels, tokenizer, stride)
     memes = window_examples(corpus.memes, corpus.labels, tokenizer, stride, tagged=False)
     model = JointModel(
-        AutoModel.from_pretrained(str(encoder_dir), attention_probs_dropout_prob=config.model.attention_dropout),
+        AutoModel.from_pretrained(
+            str(encoder_dir),
+            attention_probs_dropout_prob=config.model.attention_dropout,
+            hidden_dropout_prob=config.model.hidden_dropout,
+        ),
         n_techniques=len(TECHNIQUE_NAMES),
         n_features=len(FEATURE_NAMES),
         span_hidden=config.model.span_hidden,

@@ -354,7 +354,7 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
             "verifier": _without_empty_tagger_spans(config.get("verifier")),
             "export": config.get("export", {})
             | {"output": None, "name": None, "precision": None, "max_int8_f1_drop": None},
-            "model": config.get("model", {}) | reading,
+            "model": {"hidden_dropout": 0.1} | config.get("model", {}) | reading,  # 0.1 before the setting existed
         },
     }
 

@@ -39,6 +39,7 @@ from propscope.training.export import ONNX_OPSET, average_graphs
 
 _WORD = re.compile(r"\S+")
 MAX_SHIFT_WORDS = 3
+LIKE_LENGTH_POOL = 50  # batches' worth of candidates sorted by length together
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,21 @@ def _candidate(text: str, start: int, end: int, gold: list[Label], index: dict[s
     return Candidate(text, start, end, overlap_targets(start, end, gold, index))
 
 
+def like_length_batches(lengths: Sequence[int], size: int, rng: random.Random) -> list[list[int]]:
+    """Indices in batches of ``size``, in random order, each cut from a shuffled pool of ``LIKE_LENGTH_POOL`` batches
+    sorted by length. A batch pads to its longest pair, and in batches drawn at random 37% of the positions were
+    padding (bench/RESULTS.md); the pools keep which candidates meet in a batch random otherwise. As many batches
+    as ``ceil(len(lengths) / size)``: every pool but the last holds whole batches."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    batches = []
+    for first in range(0, len(order), size * LIKE_LENGTH_POOL):
+        pool = sorted(order[first : first + size * LIKE_LENGTH_POOL], key=lambda k: lengths[k])
+        batches += [pool[i : i + size] for i in range(0, len(pool), size)]
+    rng.shuffle(batches)
+    return batches
+
+
 def train_verifier(
     config: Config,
     articles: list[Article],
@@ -149,6 +165,8 @@ def train_verifier(
     signals = {a.text: ArticleSignals(a.text) for a in articles}
     encoder_dir = encoder_folder(v.encoder)
     tokenizer = load_pair_tokenizer(encoder_dir / "tokenizer.json", v.max_tokens)
+    pairs = [pair_text(c.text, c.start, c.end) for c in examples]
+    lengths = [len(e.ids) for e in tokenizer.encode_batch(pairs)]
     encoder = AutoModel.from_pretrained(str(encoder_dir))
     if v.adapter_rank:
         add_adapters(encoder, v.adapter_rank)
@@ -166,10 +184,9 @@ def train_verifier(
     with cpu_attention(model.encoder, device):
         for epoch in range(1, v.epochs + 1):
             model.train()
-            rng.shuffle(examples)
-            for first in range(0, len(examples), v.batch_size):
-                batch = examples[first : first + v.batch_size]
-                ids, mask, types = encode_pairs(tokenizer, [pair_text(c.text, c.start, c.end) for c in batch])
+            for rows in like_length_batches(lengths, v.batch_size, rng):
+                batch = [examples[k] for k in rows]
+                ids, mask, types = encode_pairs(tokenizer, [pairs[k] for k in rows])
                 features = np.stack([signals[c.text].features(c.start, c.end) for c in batch])
                 targets = torch.from_numpy(np.stack([c.targets for c in batch])).to(device)
                 inputs = [torch.from_numpy(x).to(device) for x in (ids, mask, types, features)]
