@@ -294,9 +294,14 @@ def test_the_exported_model_reads_like_the_torch_network(tiny_corpus: Path, tmp_
     from propscope.training.loop import train_network
 
     base = tiny_config(tiny_corpus, tmp_path / "model")
-    config = replace(base, training=replace(base.training, epochs=1), model=replace(base.model, hidden_dropout=0.0))
+    config = replace(
+        base,
+        training=replace(base.training, epochs=1, dropout_masks="bytes"),
+        model=replace(base.model, hidden_dropout=0.0),
+    )
     network = train_network(config, load_corpus(config), progress=lambda line: None)
     assert network.encoder.config.hidden_dropout_prob == 0.0  # the installed encoder's own is 0.1
+    assert not any(type(m) is torch.nn.Dropout for m in network.modules())  # all drew masks from bytes
     meta = {"window_tokens": 32, "stride": 16, "techniques": list(TECHNIQUE_NAMES), "config": config.to_dict()}
     export_model(network, encoder_folder(TAGGER_ENCODER), tmp_path / "exported", meta)
     model = OnnxModel(tmp_path / "exported")

@@ -99,6 +99,19 @@ def test_a_networks_stamp_covers_what_the_tagger_span_file_holds_for_its_article
     assert network_identity(tagged, articles, {}) != stamp
 
 
+def test_a_networks_stamp_names_byte_dropout_masks_only_where_they_are_set():
+    from dataclasses import replace
+
+    from propscope.training.verifier import network_identity
+
+    articles = [Article("1", TEXT)]
+    plain = Config(verifier=VerifierConfig(enabled=True))
+    stamp = network_identity(plain, articles, {})
+    assert stamp["training"] == [0.01, 0.1, "fp32", "auto"]  # as stamped before the setting existed
+    with_bytes = replace(plain, training=replace(plain.training, dropout_masks="bytes"))
+    assert network_identity(with_bytes, articles, {})["training"] == [*stamp["training"], "bytes"]
+
+
 @given(st.lists(st.integers(1, 64), max_size=300), st.integers(1, 8), st.integers(0, 99))
 def test_like_length_batches_take_every_candidate_once_in_as_many_batches_as_random_ones(
     lengths: list[int], size: int, seed: int

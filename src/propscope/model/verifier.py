@@ -39,7 +39,11 @@ def load_pair_tokenizer(path: Path, max_tokens: int):
 
 def encode_pairs(tokenizer, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``input_ids``, ``attention_mask`` and ``token_type_ids``, padded to the longest pair."""
-    encodings = tokenizer.encode_batch(pairs)
+    return pad_encodings(tokenizer.encode_batch(pairs))
+
+
+def pad_encodings(encodings: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tokenizer encodings as ``encode_pairs`` returns them: training tokenises its pairs once and pads each batch."""
     width = max(len(e.ids) for e in encodings)
     ids, mask, types = (np.zeros((len(encodings), width), dtype=np.int64) for _ in range(3))
     for row, e in enumerate(encodings):

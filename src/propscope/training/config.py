@@ -58,6 +58,8 @@ class TrainingConfig:
     class_weighting: str = "none"  # or "inverse_sqrt": rare techniques weigh more in the classifier loss
     tag_weighting: str = "none"  # or "inverse_sqrt_length", "inverse_length": short gold spans weigh more
     compute_dtype: str = "fp32"  # or "bf16": autocast; faster where the CPU has AMX or AVX-512 BF16
+    # "bytes": dropout masks drawn from numpy's random bytes on a CPU, faster than torch's at the same rate
+    dropout_masks: str = "torch"
     max_articles: int = 0  # 0: all; a small number makes a quick smoke run
     device: str = "auto"  # "cuda" where a GPU is present, else the CPU; or name one
 
@@ -121,6 +123,7 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
     choices = {
         "class_weighting": ("none", "inverse_sqrt"),
         "compute_dtype": ("fp32", "bf16"),
+        "dropout_masks": ("torch", "bytes"),
         "window_merge": ("centre", "weighted"),
         "tag_weighting": ("none", "inverse_sqrt_length", "inverse_length"),
         "pool": ("train", "all"),

@@ -355,6 +355,7 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
             "export": config.get("export", {})
             | {"output": None, "name": None, "precision": None, "max_int8_f1_drop": None},
             "model": {"hidden_dropout": 0.1} | config.get("model", {}) | reading,  # 0.1 before the setting existed
+            "training": {"dropout_masks": "torch"} | config.get("training", {}),  # likewise
         },
     }
 

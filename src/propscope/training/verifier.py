@@ -32,7 +32,7 @@ from propscope.errors import InputError
 from propscope.model.assembly import DELTA_FILE, TOKENIZER_FILE
 from propscope.model.encoders import encoder_folder
 from propscope.model.features import FEATURE_NAMES, ArticleSignals, line_bounds
-from propscope.model.verifier import VERIFIER_FILE, encode_pairs, load_pair_tokenizer, pair_text
+from propscope.model.verifier import VERIFIER_FILE, load_pair_tokenizer, pad_encodings, pair_text
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.config import Config
 from propscope.training.export import ONNX_OPSET, average_graphs
@@ -154,7 +154,7 @@ def train_verifier(
         take_step,
         training_device,
     )
-    from propscope.training.network import PairClassifier, add_adapters
+    from propscope.training.network import PairClassifier, add_adapters, draw_dropout_from_bytes
 
     v, t = config.verifier, config.training
     device = training_device(config)
@@ -166,11 +166,14 @@ def train_verifier(
     encoder_dir = encoder_folder(v.encoder)
     tokenizer = load_pair_tokenizer(encoder_dir / "tokenizer.json", v.max_tokens)
     pairs = [pair_text(c.text, c.start, c.end) for c in examples]
-    lengths = [len(e.ids) for e in tokenizer.encode_batch(pairs)]
+    encodings = tokenizer.encode_batch(pairs)  # once: a batch pads its pairs' encodings
+    lengths = [len(e.ids) for e in encodings]
     encoder = AutoModel.from_pretrained(str(encoder_dir))
     if v.adapter_rank:
         add_adapters(encoder, v.adapter_rank)
     model = PairClassifier(encoder, len(FEATURE_NAMES), len(TECHNIQUE_NAMES) + 1)
+    if t.dropout_masks == "bytes":
+        draw_dropout_from_bytes(model, t.seed)
     model.to(device)
     learned = [p for p in model.parameters() if p.requires_grad]
     optimizer = adamw([{"params": learned, "lr": v.learning_rate}], t.weight_decay, device)
@@ -186,7 +189,7 @@ def train_verifier(
             model.train()
             for rows in like_length_batches(lengths, v.batch_size, rng):
                 batch = [examples[k] for k in rows]
-                ids, mask, types = encode_pairs(tokenizer, [pairs[k] for k in rows])
+                ids, mask, types = pad_encodings([encodings[k] for k in rows])
                 features = np.stack([signals[c.text].features(c.start, c.end) for c in batch])
                 targets = torch.from_numpy(np.stack([c.targets for c in batch])).to(device)
                 inputs = [torch.from_numpy(x).to(device) for x in (ids, mask, types, features)]
@@ -255,6 +258,8 @@ def network_identity(config: Config, articles: list[Article], labels: dict[str, 
     del settings["tagger_spans"]  # its name; what it holds for these articles is stamped below
     identity = {"verifier": settings, "seed": t.seed, "precision": config.export.verifier_precision}
     identity["training"] = [t.weight_decay, t.warmup_ratio, t.compute_dtype, t.device]  # what train_verifier reads
+    if t.dropout_masks != "torch":  # named only where set, so networks stamped before the setting still match
+        identity["training"].append(t.dropout_masks)
     identity["articles"] = sorted(a.id for a in articles)
     gold = sorted((a.id, g.start, g.end, g.technique) for a in articles for g in labels.get(a.id, []))
     identity["labels"] = hashlib.sha256(json.dumps(gold).encode()).hexdigest()
