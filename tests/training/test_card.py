@@ -27,3 +27,10 @@ def test_an_ensemble_names_every_verifier_network_of_its_members(tmp_path: Path)
     assert "verifier networks of the members that have one, averaged (2 of 3; training seeds 13, 14, 40)" in text
     alone = _ensemble_naming({"members": members[2:]}, tmp_path)
     assert "the verifier network of the members that have one (1 of 1; training seeds 40)" in alone
+
+
+def test_the_card_says_where_dropout_masks_were_drawn_from_bytes():
+    from propscope.training.card import _masks_text
+
+    assert _masks_text({"dropout_masks": "bytes"}) == " (masks drawn from random bytes)"
+    assert _masks_text({"dropout_masks": "torch"}) == _masks_text({}) == ""  # and for models made before the setting

@@ -126,6 +126,10 @@ def _vote_text(model: dict[str, Any]) -> str:
     return " (from the window that holds the span most centrally)"
 
 
+def _masks_text(training: dict[str, Any]) -> str:
+    return " (masks drawn from random bytes)" if training.get("dropout_masks") == "bytes" else ""
+
+
 def _tag_weighting_text(training: dict[str, Any]) -> str:
     weight = {
         "inverse_sqrt_length": "1/sqrt(its length in word pieces)",
@@ -390,11 +394,12 @@ that the span overlaps a gold span of that technique. {_calibration_text(meta)}
 - {_memes_text(d)}
 
 ## Training configuration
-Seed {t["seed"]}; {t["epochs"]} epochs; batch {t["batch_size"]} windows; AdamW, learning rate
+Seed {t["seed"]}; {t["epochs"]} epochs; batch {t["batch_size"]} windows (one every {m.get("train_stride", 224)} word
+pieces); AdamW, learning rate
 {t["learning_rate"]} (encoder) and {t["head_learning_rate"]} (heads), warm-up {t["warmup_ratio"]},
 weight decay {t["weight_decay"]}; dropout {m["dropout"]} in the heads, {m.get("attention_dropout", 0.1)} on the
-encoder's attention, {m.get("hidden_dropout", 0.1)} between its layers; {t.get("compute_dtype", "fp32")} matrix
-products; device {t.get("device", "cpu")}.
+encoder's attention, {m.get("hidden_dropout", 0.1)} between its layers{_masks_text(t)};
+{t.get("compute_dtype", "fp32")} matrix products; device {t.get("device", "cpu")}.
 {_tag_weighting_text(t)}
 {_verifier_training_text(meta)}
 

@@ -107,8 +107,8 @@ class PairClassifier(nn.Module):
 
 
 class ByteDropout(nn.Module):
-    """Dropout whose masks are drawn from numpy's random bytes: on a CPU, torch's dropout took three times as long
-    to draw them (bench/RESULTS.md). Each element is dropped with probability ``p`` to within 1/65,536 and the rest
+    """Dropout whose masks are drawn from numpy's random bytes, which on a CPU took a third of the time torch's
+    dropout did (bench/RESULTS.md). Each element is dropped with probability ``p`` to within 1/65,536 and the rest
     scaled by ``1 / (1 - p)``, as torch's; only the random stream differs. Not on a CPU it is torch's dropout."""
 
     def __init__(self, p: float, rng: np.random.Generator) -> None:
