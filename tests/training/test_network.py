@@ -38,6 +38,7 @@ def test_byte_masks_are_off_in_eval_and_at_rate_zero():
     x = torch.randn(4, 50)
     assert torch.equal(byte_dropout(0.1).eval()(x), x)
     assert torch.equal(byte_dropout(0.0)(x), x)
+    assert not byte_dropout(1.0)(x).any()  # as torch's dropout at rate 1
 
 
 def test_every_dropout_layer_draws_from_bytes_and_keeps_its_rate():

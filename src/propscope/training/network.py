@@ -116,6 +116,7 @@ class ByteDropout(nn.Module):
         self.p = p  # read by attention layers that drop out through the functional form
         self.rng = rng
         self.below = round(p * 65536) - 32768  # a uniform int16 below this is dropped
+        self.scale = 1 / (1 - p) if p < 1 else 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
@@ -123,7 +124,7 @@ class ByteDropout(nn.Module):
         if x.device.type != "cpu":
             return nn.functional.dropout(x, self.p, training=True)
         drawn = torch.frombuffer(bytearray(self.rng.bytes(2 * x.numel())), dtype=torch.int16).view(x.shape)
-        return x * (drawn >= self.below).to(x.dtype) * (1 / (1 - self.p))
+        return x * (drawn >= self.below).to(x.dtype) * self.scale
 
 
 def draw_dropout_from_bytes(model: nn.Module, seed: int) -> None:
