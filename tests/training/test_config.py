@@ -48,6 +48,8 @@ def test_overrides_are_typed_and_checked():
         with_overrides(config, ["epochs=3"])
     with pytest.raises(InputError, match="unknown key"):
         with_overrides(config, ["training.epoch=3"])
+    with pytest.raises(InputError, match=r"\[training\] dropout_masks must be one of torch, bytes, got 'numpy'"):
+        with_overrides(config, ['training.dropout_masks="numpy"'])
 
 
 @pytest.mark.parametrize("folds", [1, -2])
