@@ -2,7 +2,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from propscope.training.network import ByteDropout, draw_dropout_from_bytes  # noqa: E402
+from propscope.training.network import ByteDropout, draw_dropout_masks  # noqa: E402
 
 
 def byte_dropout(p: float, seed: int = 0) -> ByteDropout:
@@ -45,7 +45,9 @@ def test_every_dropout_layer_draws_from_bytes_and_keeps_its_rate():
     model = torch.nn.Sequential(
         torch.nn.Linear(4, 4), torch.nn.Dropout(0.1), torch.nn.Sequential(torch.nn.Dropout(0.3))
     )
-    draw_dropout_from_bytes(model, 13)
+    draw_dropout_masks(model, "torch", 13)
+    assert [type(m) for m in model.modules() if isinstance(m, torch.nn.Dropout)] == [torch.nn.Dropout] * 2
+    draw_dropout_masks(model, "bytes", 13)
     layers = [m for m in model.modules() if isinstance(m, (torch.nn.Dropout, ByteDropout))]
     assert [type(m) for m in layers] == [ByteDropout, ByteDropout]
     assert [m.p for m in layers] == [0.1, 0.3]  # attention layers read .p for their functional dropout

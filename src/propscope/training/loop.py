@@ -308,7 +308,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
     import torch
     from transformers import AutoModel
 
-    from propscope.training.network import JointModel, draw_dropout_from_bytes
+    from propscope.training.network import JointModel, draw_dropout_masks
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     device = training_device(config)
@@ -332,8 +332,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         dropout=config.model.dropout,
     ).to(device)
     t = config.training
-    if t.dropout_masks == "bytes":
-        draw_dropout_from_bytes(model, t.seed)
+    draw_dropout_masks(model, t.dropout_masks, t.seed)
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     optimizer = adamw(
         [

@@ -127,8 +127,11 @@ class ByteDropout(nn.Module):
         return x * (drawn >= self.below).to(x.dtype) * self.scale
 
 
-def draw_dropout_from_bytes(model: nn.Module, seed: int) -> None:
-    """Make every dropout layer of ``model`` a ``ByteDropout``, all drawing from one stream seeded with ``seed``."""
+def draw_dropout_masks(model: nn.Module, masks: str, seed: int) -> None:
+    """Where ``masks`` (``training.dropout_masks``) is "bytes", make every dropout layer of ``model`` a ``ByteDropout``,
+    all drawing from one stream seeded with ``seed``; "torch" leaves them as they are."""
+    if masks == "torch":
+        return
     rng = np.random.default_rng(seed)
     for module in list(model.modules()):
         for name, child in list(module.named_children()):

@@ -154,7 +154,7 @@ def train_verifier(
         take_step,
         training_device,
     )
-    from propscope.training.network import PairClassifier, add_adapters, draw_dropout_from_bytes
+    from propscope.training.network import PairClassifier, add_adapters, draw_dropout_masks
 
     v, t = config.verifier, config.training
     device = training_device(config)
@@ -172,8 +172,7 @@ def train_verifier(
     if v.adapter_rank:
         add_adapters(encoder, v.adapter_rank)
     model = PairClassifier(encoder, len(FEATURE_NAMES), len(TECHNIQUE_NAMES) + 1)
-    if t.dropout_masks == "bytes":
-        draw_dropout_from_bytes(model, t.seed)
+    draw_dropout_masks(model, t.dropout_masks, t.seed)
     model.to(device)
     learned = [p for p in model.parameters() if p.requires_grad]
     optimizer = adamw([{"params": learned, "lr": v.learning_rate}], t.weight_decay, device)
