@@ -13,7 +13,8 @@ on the other folds').
 verifier: the recipe without a verifier, on identical folds. `--spans FILE` writes the passages the fold
 taggers found in the articles they had not learnt from, with that decoding: what `[verifier] tagger_spans`
 trains a verifier on.
-`--reading-of MODEL` reads with that model's decoding instead of choosing one (a shipped name or a folder);
+`--reading-of MODEL` reads with that model's decoding instead of choosing one (a shipped name or a folder; only
+its meta.json is read);
 `--precision int8` reads with each fold tagger's encoder quantized as the shipped tagger's is (in
 `WORK/int8/fold-K`); `--across-folds` also chooses the decoding on each fold alone and scores it on the other
 folds, against the one read with: does a choice made on some unseen articles carry over to others?
@@ -28,8 +29,7 @@ from pathlib import Path
 
 from propscope.corpus.labels import Label, write_labels
 from propscope.errors import ModelError
-from propscope.model.ensemble import load_model
-from propscope.model.inference import Decoding, OnnxModel
+from propscope.model.inference import Decoding, OnnxModel, read_decoding
 from propscope.pipeline.analyzer import model_directory
 from propscope.training.config import load_config, with_overrides
 from propscope.training.export import quantize_model
@@ -63,7 +63,7 @@ def main() -> None:
     read_with = None  # a model's decoding, checked before any fold network trains
     if args.reading_of:
         try:
-            read_with = load_model(model_directory(args.reading_of)).decoding
+            read_with = read_decoding(model_directory(args.reading_of))
         except ModelError as error:
             raise SystemExit(f"error: --reading-of: {error}") from None
     corpus = load_corpus(config)

@@ -1,12 +1,21 @@
 """Span decoding from per-token probabilities, on hand-made probabilities."""
 
+import json
 import re
-from dataclasses import replace
+import tempfile
+from dataclasses import asdict, replace
+from pathlib import Path
 
 import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from propscope.model.inference import Decoding, DetectedSpan, EncodedText, decode_spans, name_spans
+from propscope.errors import ModelError
+from propscope.model.ensemble import load_model
+from propscope.model.inference import Decoding, DetectedSpan, EncodedText, decode_spans, name_spans, read_decoding
 from propscope.model.windows import Tokens
+from propscope.pipeline.analyzer import model_directory
 
 TEXT = "We saw a truly shameful and reckless plan, said critics today."
 
@@ -117,3 +126,32 @@ def test_a_quoted_slogan_is_never_cut_before_its_last_word():
     assert [QUOTED[s.start : s.end] for s in spans] == ["Clean streets, safe streets"]
     far = decode_spans(encoded(CUT_SHORT, QUOTED), Decoding(threshold=0.5, quote_words=0))
     assert [QUOTED[s.start : s.end] for s in far] == ["Clean streets, safe"]
+
+
+@given(
+    st.builds(
+        Decoding,
+        threshold=st.floats(0, 1),
+        smoothing=st.integers(1, 5),
+        max_gap=st.integers(0, 6),
+        peak=st.floats(0, 1),
+        technique_threshold=st.floats(0, 1),
+    )
+)
+def test_a_decoding_is_read_back_from_meta_json_alone(decoding):
+    with tempfile.TemporaryDirectory() as folder:  # no ONNX file: only the meta is read
+        (Path(folder) / "meta.json").write_text(json.dumps({"decoding": asdict(decoding)}), encoding="utf-8")
+        assert read_decoding(Path(folder)) == decoding
+
+
+def test_the_shipped_default_decoding_reads_as_its_model_does():
+    folder = model_directory("default")
+    assert read_decoding(folder) == load_model(folder).decoding
+
+
+@pytest.mark.parametrize("meta", [None, "{", '{"decoding": {"threshhold": 0.5}}', '{"decoding": [0.5]}', "[]"])
+def test_a_missing_or_bad_decoding_is_named(tmp_path, meta):
+    if meta is not None:
+        (tmp_path / "meta.json").write_text(meta, encoding="utf-8")
+    with pytest.raises(ModelError, match="no usable decoding in its meta.json"):
+        read_decoding(tmp_path)

@@ -133,6 +133,16 @@ class Decoding:
     quote_words: int = 4
 
 
+def read_decoding(directory: Path) -> Decoding:
+    """A model folder's decoding from its meta.json alone: no network is loaded, so the folder's ONNX files need
+    not be there (a yardstick read with a shipped model's decoding, in a checkout sent without them)."""
+    try:
+        meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
+        return Decoding(**meta.get("decoding", {}))
+    except (OSError, ValueError, TypeError, AttributeError) as err:
+        raise ModelError(f"{directory}: no usable decoding in its {META_FILE} ({err})") from None
+
+
 def name_spans(
     detected: list[DetectedSpan], probabilities: np.ndarray, decoding: Decoding
 ) -> list[tuple[DetectedSpan, int, float]]:
