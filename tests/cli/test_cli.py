@@ -209,6 +209,42 @@ def test_output_folder_must_exist(tmp_path: Path):
     assert result.exit_code == 1 and "does not exist" in result.output
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda d: ["analyze", d / "a.txt", "-o", d / "a.txt"],
+        lambda d: ["analyze", d, "-f", "ptc", "-o", d / "article10.txt"],  # an article of the folder it reads
+        lambda d: ["classify", d / "article10.txt", d / "t.labels", "-o", d / "t.labels"],
+        lambda d: ["export", d / "a.txt", "-o", d / "a.txt"],
+        lambda d: ["export", d / "a.txt", "-o", d / "tasks.json", "--labeling-config", d / "a.txt"],
+        lambda d: ["export", d / "a.txt", "-o", d / "tasks.json", "--labeling-config", d / "tasks.json"],
+        lambda d: ["batch", d / "in.jsonl", "-o", d / "in.jsonl"],
+        lambda d: ["batch", d / "in.jsonl", "-o", d / "out.jsonl", "--ptc", d / "in.jsonl"],
+        lambda d: ["batch", d / "in.jsonl", "-o", d / "out.jsonl", "--ptc", d / "out.jsonl"],
+        lambda d: ["report", d / "in.jsonl", "-o", d / "in.jsonl"],
+    ],
+)
+def test_an_output_never_replaces_what_the_command_reads(tmp_path: Path, sample_text: str, command):
+    inputs = {
+        "a.txt": sample_text,
+        "article10.txt": sample_text,
+        "t.labels": "10\t?\t0\t5\n",
+        "in.jsonl": json.dumps({"id": "a", "text": sample_text}) + "\n",
+    }
+    for name, text in inputs.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    result = run(*command(tmp_path))
+    assert result.exit_code == 1
+    assert "elsewhere" in result.output or "name another" in result.output
+    assert {name: (tmp_path / name).read_text(encoding="utf-8") for name in inputs} == inputs
+    assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "tasks.json").exists()
+
+
+def test_an_output_may_sit_beside_the_articles_it_reads(folder: Path):
+    result = run("analyze", folder, "-f", "ptc", "-o", folder / "pred.labels")
+    assert result.exit_code == 0 and read_labels(folder / "pred.labels")
+
+
 def test_batch_then_report(tmp_path: Path, sample_text: str):
     source = tmp_path / "in.csv"
     with source.open("w", encoding="utf-8", newline="") as out:

@@ -1,12 +1,13 @@
 import io
 import re
+import unicodedata
 
 import pytest
 from rich.console import Console
 from rich.style import Style
 
 from propscope.document import CONFIDENCE_BANDS, Analysis, Article, Cue, Evidence, Span
-from propscope.render.terminal import print_analyses
+from propscope.render.terminal import print_analyses, terminal_safe
 
 TEXT = "Title\n\nThe shameful, reckless plan [bold]betrays\x1b[2J us. Calm words.\nA shameful plan again.\n"
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
@@ -107,3 +108,13 @@ def test_every_band_has_a_look():
     from propscope.render.terminal import BAND_STYLES
 
     assert set(BAND_STYLES) == {name for _, name in CONFIDENCE_BANDS}
+
+
+@pytest.mark.parametrize("code", [0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069])
+def test_bidirectional_overrides_cannot_reorder_the_terminal(code):
+    text = f"pay {chr(code)}nothing‬ now"
+    shown = terminal_safe(text)
+    assert len(shown) == len(text)  # offsets still hold
+    reordering = {"LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI"}
+    assert not {unicodedata.bidirectional(c) for c in shown} & reordering
+    assert shown.replace("�", "") == "pay nothing now"

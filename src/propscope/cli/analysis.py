@@ -20,7 +20,9 @@ from propscope.cli.app import (
     OutputOption,
     app,
     article_progress,
+    check_output_path,
     examples,
+    input_paths,
     output_stream,
     path_argument,
     reports_errors,
@@ -75,6 +77,8 @@ def analyze(
 ) -> None:
     """Analyze articles and show or write the techniques found."""
     articles = read_inputs(paths)
+    if output is not None:
+        check_output_path(output, input_paths(paths))
     analyzer = propscope.load_analyzer(model)
     analyses = []
     with article_progress(len(articles), transient=True, terminal_only=True) as progress:
@@ -115,6 +119,8 @@ def classify(
                 f"{template}:{number}: span {row.start}..{row.end} is past the end of article "
                 f"{row.article_id} ({len(article.text)} characters)"
             )
+    if output is not None:
+        check_output_path(output, (articles, template))
     filled = propscope.load_analyzer(model).classify_template(by_id, rows)
     with output_stream(output) as out:
         write_labels(filled, out)

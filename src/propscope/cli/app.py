@@ -6,7 +6,7 @@ import functools
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TextIO, TypeVar
@@ -19,6 +19,7 @@ from rich.text import Text
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 import propscope
+from propscope.corpus.articles import article_files
 from propscope.errors import InputError, PropScopeError
 from propscope.render.terminal import terminal_safe
 
@@ -105,21 +106,44 @@ def path_argument(raw: str) -> Path:
     return Path(raw)
 
 
-def check_output_path(path: Path) -> None:
-    """Fail before any work if ``path`` cannot be an output file."""
+def check_output_path(path: Path, inputs: Iterable[Path] = ()) -> None:
+    """Fail before any work if ``path`` cannot be an output file, or is a file this command reads: writing it
+    would replace what the user asked to have read."""
     if path.is_dir():
         raise InputError(f"{path}: is a folder; name a file to write")
     if not path.parent.is_dir():
         raise InputError(f"{path}: the folder {path.parent} does not exist")
+    for source in inputs:
+        if _reads(source, path):
+            raise InputError(f"{path}: is also read by this command ({source}); write the output elsewhere")
+
+
+def _reads(source: Path, path: Path) -> bool:
+    """Whether reading ``source`` (a file, or a folder of articles) reads the existing file ``path``."""
+    if not path.is_file() or not source.exists():
+        return False
+    if source.is_dir():
+        if path.resolve().parent != source.resolve():  # articles are read from the folder itself, not below
+            return False
+        try:
+            return path.resolve() in {f.resolve() for f in article_files(source)}
+        except InputError:  # no articles there (a folder of Parquet parts, say)
+            return False
+    return os.path.samefile(source, path)
+
+
+def input_paths(raw: Iterable[str]) -> list[Path]:
+    """The files and folders among command-line inputs (``-`` is standard input)."""
+    return [path_argument(r) for r in raw if r != "-"]
 
 
 @contextmanager
-def output_stream(path: Path | None) -> Iterator[TextIO]:
+def output_stream(path: Path | None, inputs: Iterable[Path] = ()) -> Iterator[TextIO]:
     """Standard output, or a file that appears whole: written beside its target, then renamed."""
     if path is None:
         yield sys.stdout
         return
-    check_output_path(path)
+    check_output_path(path, inputs)
     handle, temporary = tempfile.mkstemp(prefix=".propscope.", dir=path.parent)  # short: any name fits
     try:
         os.fchmod(handle, 0o666 & ~_umask())  # mkstemp's 0600 would outlive the rename

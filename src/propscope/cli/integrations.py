@@ -14,7 +14,9 @@ from propscope.cli.app import (
     MinScoreOption,
     ModelOption,
     app,
+    check_output_path,
     examples,
+    input_paths,
     output_stream,
     path_argument,
     reports_errors,
@@ -62,6 +64,11 @@ def export_command(
     min_score: MinScoreOption = 0.0,
 ) -> None:
     """Write analyses as Label Studio tasks, PropScope's spans as pre-annotations to correct."""
+    check_output_path(output, input_paths(paths))
+    if labeling_config is not None:
+        if labeling_config.resolve() == output.resolve():
+            raise InputError(f"{labeling_config}: is also --output; write the labeling config elsewhere")
+        check_output_path(labeling_config, input_paths(paths))
     analyzed = [p for p in paths if p.endswith(".jsonl")]
     tasks = [task for p in analyzed for task in _batch_tasks(path_argument(p), min_score)]
     articles = read_inputs([p for p in paths if not p.endswith(".jsonl")]) if len(analyzed) < len(paths) else []

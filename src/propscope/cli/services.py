@@ -149,8 +149,12 @@ def batch(
     from propscope.batch import BatchOptions, errors_path, run_batch
 
     files = (errors_path(output), *([ptc] if ptc else []))
+    if ptc is not None and ptc.resolve() in {output.resolve(), errors_path(output).resolve()}:
+        raise InputError(f"{ptc}: --ptc names a file the batch already writes; name another")
+    if output.resolve() == source.resolve():
+        raise InputError(f"{output}: is the source being analyzed; write the output elsewhere")
     for path in files if format is BatchFormat.parquet else (output, *files):  # Parquet output is a folder
-        check_output_path(path)
+        check_output_path(path, (source,))
     options = BatchOptions(
         model=model,
         engine=engine.value,
@@ -240,9 +244,11 @@ def report(
     from propscope.batch.report import collect, render_html, write_csv
 
     period = every.value if every else None
-    groups = collect(analyses, by.value, period, min_score=min_score)
     stem = analyses.name.removesuffix(".jsonl").removesuffix(".parquet")
     page = output or analyses.with_name(stem + ".report.html")
+    for path in (page, page.with_suffix(".csv")):
+        check_output_path(path, (analyses,))
+    groups = collect(analyses, by.value, period, min_score=min_score)
     with output_stream(page) as out:
         out.write(render_html(groups, by.value, period))
     with output_stream(page.with_suffix(".csv")) as out:

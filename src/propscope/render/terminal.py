@@ -23,13 +23,14 @@ from propscope.document import CONFIDENCE_BANDS, Analysis, Cue, Evidence, Span
 from propscope.techniques import get_technique
 
 # One visible character for each control character, so offsets into the text still hold: C0 controls as
-# their Unicode control pictures, DEL and C1 controls as the replacement character; line feeds and tabs stay,
+# their Unicode control pictures, DEL, C1 controls and the bidirectional embeddings, overrides and isolates
+# (which reorder what a terminal shows after them) as the replacement character; line feeds and tabs stay,
 # and the other line and page breaks (carriage returns, as in CRLF text) become spaces.
 _STAND_INS = (
     {code: 0x2400 + code for code in range(0x20) if code not in (0x09, 0x0A)}
     | dict.fromkeys((0x0B, 0x0C, 0x0D), 0x20)
     | {0x7F: 0x2421}
-    | dict.fromkeys(range(0x80, 0xA0), 0xFFFD)
+    | dict.fromkeys([*range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)], 0xFFFD)
 )
 
 # A span's look follows its confidence band (document.CONFIDENCE_BANDS): solid in its technique's colour where
