@@ -37,6 +37,20 @@ def test_csv_records_with_multiline_text(tmp_path: Path):
     assert count_records(path) == 2
 
 
+def test_csv_quoting_mistakes_reject_their_rows_and_change_no_other(tmp_path: Path):
+    path = tmp_path / "in.csv"
+    path.write_text(
+        'id,text\n1,He said "stop" now\n2,"He said "stop" now"\n3,"Two\nlines"\n4,"never closed\n5,five\n',
+        encoding="utf-8",
+    )
+    items = list(read_records(path))
+    assert items[0] == Record("1", 'He said "stop" now', 'He said "stop" now')  # a quote inside unquoted text
+    assert isinstance(items[1], Rejected) and items[1].where.endswith("in.csv:3") and '""' in items[1].reason
+    assert items[2] == Record("3", "Two\nlines", "Two") and items[2].where.endswith("in.csv:4")  # where it starts
+    assert isinstance(items[3], Rejected) and items[3].where.endswith("in.csv:6") and "never closes" in items[3].reason
+    assert len(items) == 4  # row 5 went into the unclosed field: the rejection says the rest was not read
+
+
 def test_csv_without_required_columns_is_an_error(tmp_path: Path):
     path = tmp_path / "in.csv"
     path.write_text("name,body\n1,x\n", encoding="utf-8")

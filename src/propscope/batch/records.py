@@ -89,22 +89,54 @@ def _jsonl_records(path: Path) -> Iterator[Record | Rejected]:
 
 
 def _csv_records(path: Path) -> Iterator[Record | Rejected]:
+    """Rows of a CSV file, each placed at the line where it starts. Quoting is read strictly: a stray quote
+    inside a quoted field rejects that row (lenient reading would silently change its text), and a quoted field
+    that never closes rejects the rest of the file, which it would otherwise swallow into one article."""
     _allow_long_csv_fields()
     # utf-8-sig: spreadsheet programs start "CSV UTF-8" files with a byte order mark
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        reader = csv.DictReader(handle)
+        lines = _Counted(handle)  # the reader's own count skips a line it failed on
+        reader = csv.DictReader(lines, strict=True)
         try:
             missing = {"id", "text"} - set(reader.fieldnames or ())
-            if missing:
-                raise InputError(f"{path}:1: the CSV header needs the column(s) {', '.join(sorted(missing))}")
-            for row in reader:
-                where = f"{path}:{reader.line_num}"
-                if any(isinstance(v, str) and _has_surrogates(v) for v in row.values()):
-                    yield Rejected(row.get("id") or None, where, "undecodable bytes (not UTF-8)")
-                    continue
-                yield _from_mapping(row, where)
         except csv.Error as err:
-            raise InputError(f"{path}:{reader.line_num}: not readable as CSV ({err})") from None
+            raise InputError(f"{path}:1: the CSV header is not readable as CSV ({err})") from None
+        if missing:
+            raise InputError(f"{path}:1: the CSV header needs the column(s) {', '.join(sorted(missing))}")
+        while True:
+            where = f"{path}:{lines.read + 1}"
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                yield Rejected(None, where, _csv_problem(str(err)))
+                continue
+            if any(isinstance(v, str) and _has_surrogates(v) for v in row.values()):
+                yield Rejected(row.get("id") or None, where, "undecodable bytes (not UTF-8)")
+                continue
+            yield _from_mapping(row, where)
+
+
+class _Counted:
+    """The lines of a file, counting those handed out."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines, self.read = lines, 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.read += 1
+        return line
+
+
+def _csv_problem(error: str) -> str:
+    if "unexpected end of data" in error:
+        return "a quoted field opens in this row and never closes: the rest of the file could not be read"
+    return f'not readable as CSV ({error}): a quote inside a quoted field is written twice ("")'
 
 
 def _allow_long_csv_fields() -> None:
