@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from propscope.cli import app as cli_app
 from propscope.cli.main import app
 from propscope.corpus import read_labels
-from propscope.techniques import get_technique
+from propscope.techniques import TECHNIQUES, get_technique
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample_article.txt"
@@ -130,6 +130,9 @@ def test_evaluate_prints_official_figures(tmp_path: Path):
     assert flc["per_technique"]["Slogans"]["recall"] == 0.0
     table = run("evaluate", "--task", "tc", pred, gold)
     assert table.exit_code == 0 and "Doubt" in table.output
+    assert "1 of 2 prediction rows match no gold span" in table.output  # (1, 5, 10) is no gold span
+    pred.write_text("1\tDoubt\t0\t10\n1\tDoubt\t20\t30\n", "utf-8")
+    assert "match no gold span" not in run("evaluate", "--task", "tc", pred, gold).output
 
 
 def test_evaluate_malformed_gold_names_line(tmp_path: Path):
@@ -140,7 +143,10 @@ def test_evaluate_malformed_gold_names_line(tmp_path: Path):
 
 
 def test_techniques_and_version():
-    assert "Flag-waving" in run("techniques").output
+    shown = run("techniques").output
+    assert "Flag-waving" in shown
+    assert re.findall(r"^ ([A-Z]{2})  \S", shown, re.M) == [t.tag for t in TECHNIQUES]  # as spans are marked
+    assert all(re.search(rf"^ +{re.escape(t.name)} *$", shown, re.M) for t in TECHNIQUES)  # labels never broken
     catalogue = json.loads(run("techniques", "--json").stdout)
     assert len(catalogue) == 14
     assert run("--version").output.startswith("propscope ")

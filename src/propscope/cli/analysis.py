@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -30,12 +31,13 @@ from propscope.cli.app import (
 )
 from propscope.corpus import load_articles, read_article, read_labels, write_labels
 from propscope.corpus.articles import decode_text, has_substance, title_of
+from propscope.corpus.labels import Label
 from propscope.document import Article
 from propscope.errors import InputError
 from propscope.metrics import Report, evaluate
 from propscope.pipeline.analyzer import build_model, model_status, shipped_models
 from propscope.render import OutputFormat, write_analyses
-from propscope.techniques import TECHNIQUES
+from propscope.techniques import TECHNIQUES, Technique
 
 
 def read_inputs(paths: list[str]) -> list[Article]:
@@ -175,11 +177,23 @@ def evaluate_command(
         for path, rows in ((predictions, predicted), (gold, reference)):
             if any(row.technique in (None, "?") for row in rows):
                 raise InputError(f"{path}: task {task.value} needs ID<TAB>technique<TAB>start<TAB>end rows")
+    if task is Task.tc and (unmatched := _off_gold(predicted, reference)):
+        stderr.print(
+            f"warning: {unmatched} of {len(predicted)} prediction rows match no gold span, and score nothing: "
+            "technique classification names the gold spans (fill them with propscope classify)",
+            highlight=False,
+            soft_wrap=True,
+        )
     report = evaluate(task.value, predicted, reference)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
         Console().print(report_table(report))
+
+
+def _off_gold(predicted: list[Label], gold: list[Label]) -> int:
+    spans = {(g.article_id, g.start, g.end) for g in gold}
+    return sum((p.article_id, p.start, p.end) not in spans for p in predicted)
 
 
 @app.command(epilog=examples("propscope techniques", "propscope techniques --json"))
@@ -190,13 +204,17 @@ def techniques(
     if as_json:
         typer.echo(json.dumps([t.__dict__ for t in TECHNIQUES], indent=2, ensure_ascii=False))
         return
-    table = Table(show_lines=True)
-    for column in ("", "technique", "label", "definition", "example"):
-        table.add_column(column, overflow="fold")
-    for t in TECHNIQUES:
-        swatch = Text("  ", style=f"on {t.colour}")
-        table.add_row(swatch, t.display_name, t.name, t.definition, Text(t.example, "italic"))
-    Console().print(table)
+    Console().print(Group(*(technique_entry(t) for t in TECHNIQUES)))
+
+
+def technique_entry(t: Technique) -> Padding:
+    """One technique as a block that reads in any width, piped too: its tag as spans are marked in the text
+    (``[2·LL]``), its name and corpus label (on a line of its own, so never broken), definition and example."""
+    heading = Text.assemble((f" {t.tag} ", f"bold black on {t.colour}"), " ", (t.display_name, "bold"))
+    body = Padding(
+        Group(Text(t.name, "dim", no_wrap=True), Text(t.definition), Text(f"“{t.example}”", "italic")), (0, 0, 0, 5)
+    )
+    return Padding(Group(heading, body), (0, 0, 1, 0))
 
 
 @app.command(epilog=examples("propscope models", "propscope models --build accurate", "propscope models --json"))
