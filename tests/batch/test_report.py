@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from propscope.batch.report import TOP_PHRASES, collect, render_html, write_csv
+from propscope.batch.report import TOP_PHRASES, GroupStats, collect, render_html, write_csv
 from propscope.errors import InputError
 from propscope.techniques import TECHNIQUE_NAMES, TECHNIQUES, get_technique
 
@@ -354,3 +354,19 @@ def test_spans_under_the_min_score_are_left_out(analyses: Path):
     assert daily.techniques == Counter({"Loaded_Language": 2})
     assert all(technique != "Doubt" for a in daily.top_articles for technique, _, _ in a.spans)
     assert next(g for g in collect(analyses, "source") if g.name == "Daily").techniques["Doubt"] == 1
+
+
+def test_ties_rank_the_same_whatever_order_spans_were_counted_in():
+    counts = {"Doubt": 2, "Slogans": 3, "Exaggeration,Minimisation": 2, "Causal_Oversimplification": 2}
+    forwards = GroupStats("a", techniques=Counter(counts), phrases=Counter({"x y": 2, "a b": 2}))
+    backwards = GroupStats(
+        "a", techniques=Counter(dict(reversed(counts.items()))), phrases=Counter({"a b": 2, "x y": 2})
+    )
+    assert forwards.ranked_techniques() == backwards.ranked_techniques()
+    assert [name for name, _ in forwards.ranked_techniques()] == [
+        "Slogans",
+        "Causal_Oversimplification",
+        "Doubt",
+        "Exaggeration,Minimisation",
+    ]
+    assert forwards.ranked_phrases(1) == backwards.ranked_phrases(1) == [("a b", 2)]

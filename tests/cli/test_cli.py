@@ -210,6 +210,17 @@ def test_ensemble_of_a_cross_fitting_config_asks_for_its_members_folds(tiny_corp
     assert result.exit_code == 1 and "folds must be 0" in result.output
 
 
+@pytest.mark.parametrize("format", ["ptc", "ptc-si"])
+def test_corpus_rows_name_one_article_each(folder: Path, tmp_path: Path, sample_text: str, format: str):
+    result = run("analyze", folder / "article10.txt", folder, "-f", format)  # article 10 twice
+    assert result.exit_code == 1 and "'10' is given twice" in result.output
+    tabbed = tmp_path / "a\tb.txt"
+    tabbed.write_text(sample_text, encoding="utf-8")
+    result = run("analyze", tabbed, "-f", format)
+    assert result.exit_code == 1 and "tab or line break" in result.output
+    assert run("analyze", tabbed, "-f", "json").exit_code == 0  # JSON holds the id as a string
+
+
 def test_output_folder_must_exist(tmp_path: Path):
     result = run("analyze", SAMPLE, "-o", tmp_path / "nope" / "out.json", "-f", "json")
     assert result.exit_code == 1 and "does not exist" in result.output

@@ -95,6 +95,13 @@ class GroupStats:
     def flagged_share(self) -> float:
         return self.flagged_sentences / self.sentences if self.sentences else 0.0
 
+    def ranked_techniques(self) -> list[tuple[str, int]]:
+        """Techniques by count, ties in name order: the same ranking however the spans were grouped or read."""
+        return _ranked(self.techniques)
+
+    def ranked_phrases(self, limit: int) -> list[tuple[str, int]]:
+        return _ranked(self.phrases)[:limit]
+
     def technique_per_1000_words(self, technique: str) -> float:
         return 1000 * self.techniques[technique] / self.words if self.words else 0.0
 
@@ -249,8 +256,12 @@ def _article_link(row: dict) -> ArticleLink:
     )
 
 
+def _ranked(counts: Counter) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
 def _phrases(group: GroupStats) -> str:
-    return "; ".join(f"{p} ({n})" for p, n in group.phrases.most_common(TOP_PHRASES))
+    return "; ".join(f"{p} ({n})" for p, n in group.ranked_phrases(TOP_PHRASES))
 
 
 def write_csv(groups: list[GroupStats], out: TextIO) -> None:
@@ -371,7 +382,7 @@ def _mix_chart(groups: list[GroupStats]) -> str:
     for i, g in enumerate(groups):
         x, y = float(label), i * row
         bars.append(f'<text x="{label - 6}" y="{y + 17}" text-anchor="end">{escape(_chart_label(g))}</text>')
-        for name, count in g.techniques.most_common():
+        for name, count in g.ranked_techniques():
             length = (width - label - 10) * count / (g.spans or 1)
             technique = get_technique(name)
             bars.append(
@@ -466,7 +477,7 @@ def render_html(groups: list[GroupStats], by: str, every: str | None = None) -> 
         f'<tr><td><a href="#group-{i}">{escape(g.name)}</a></td>{f"<td>{escape(g.period)}</td>" if g.period else ""}'
         f"<td>{g.articles}</td><td>{g.words}</td><td>{g.spans}</td>"
         f"<td>{g.spans_per_1000_words:.1f}</td><td>{g.flagged_share:.0%}</td>"
-        f"<td>{escape(', '.join(get_technique(n).display_name for n, _ in g.techniques.most_common(3)))}</td>"
+        f"<td>{escape(', '.join(get_technique(n).display_name for n, _ in g.ranked_techniques()[:3]))}</td>"
         f"<td>{escape(_phrases(g))}</td></tr>"
         for i, g in enumerate(groups)
     )

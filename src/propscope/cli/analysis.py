@@ -60,6 +60,17 @@ def read_inputs(paths: list[str]) -> list[Article]:
     return articles
 
 
+def check_row_ids(articles: list[Article]) -> None:
+    """Corpus rows name their article by id alone: each must be one field, and name one article."""
+    seen: set[str] = set()
+    for article in articles:
+        if any(c in article.id for c in "\t\r\n"):
+            raise InputError(f"{article.id!r}: an article id with a tab or line break cannot start a corpus row")
+        if article.id in seen:
+            raise InputError(f"article id {article.id!r} is given twice: its rows would not say which article")
+        seen.add(article.id)
+
+
 @app.command(
     epilog=examples(
         "propscope analyze article.txt                      # numbered spans, each explained",
@@ -79,6 +90,8 @@ def analyze(
 ) -> None:
     """Analyze articles and show or write the techniques found."""
     articles = read_inputs(paths)
+    if format in (OutputFormat.ptc, OutputFormat.ptc_si):
+        check_row_ids(articles)
     if output is not None:
         check_output_path(output, input_paths(paths))
     analyzer = propscope.load_analyzer(model)

@@ -207,7 +207,7 @@ def groups_table(groups: list[GroupStats], by: str) -> Table:
         table.add_column(column, justify="right")
     table.add_column("top technique")
     for group in groups[:GROUPS_SHOWN]:
-        top = group.techniques.most_common(1)
+        top = group.ranked_techniques()[:1]
         table.add_row(
             Text(terminal_safe(group.label)),
             str(group.articles),
