@@ -55,7 +55,12 @@ def test_classify_spans(client, sample_text):
 @pytest.mark.parametrize(
     ("kwargs", "status", "message"),
     [
-        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+        ({"content": b"{not json", "headers": JSON}, 422, "the body is not valid JSON (Expecting property name"),
+        ({"content": b"", "headers": JSON}, 422, "the body is empty"),
+        ({"content": b'{"text": "words"}', "headers": {"content-type": "text/plain"}}, 415, "application/json"),
+        ({"content": b'{"text": "words"}'}, 415, "without a content type"),
+        ({"data": {"text": "words"}}, 415, "not application/x-www-form-urlencoded"),
+        ({"json": {"text": "words", "titel": "A"}}, 422, "titel: Extra inputs are not permitted"),
         ({"json": {}}, 422, "exactly one of"),
         ({"json": {"text": "x", "url": "http://a.b"}}, 422, "exactly one of"),
         ({"json": {"text": "   "}}, 400, "empty"),
@@ -91,6 +96,10 @@ def test_private_urls_are_refused_without_the_flag(page_server):
 def test_classify_span_outside_text(client):
     response = client.post("/api/classify", json={"text": "short", "spans": [{"start": 0, "end": 50}]})
     assert response.status_code == 422 and "outside the text" in response.json()["error"]
+    response = client.post("/api/classify", json={"text": "short text", "spans": [{"start": 6, "end": 2}]})
+    assert response.status_code == 422 and "its end must come after its start" in response.json()["error"]
+    response = client.post("/api/classify", json={"text": "short", "spans": [{"start": 0, "end": 2, "technique": 1}]})
+    assert response.status_code == 422 and "spans.0.technique: Extra inputs" in response.json()["error"]
 
 
 @pytest.mark.parametrize("text", ["\u200b\u200b", "\x00", "\ue000\ue001", "word \u200b"])

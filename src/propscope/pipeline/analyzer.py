@@ -142,6 +142,8 @@ class Analyzer:
     ) -> np.ndarray:
         """Probabilities over ``self.model.techniques`` for given character spans of one text."""
         for start, end in spans:
+            if start >= end:
+                raise InputError(f"span {start}..{end} holds no character: its end must come after its start")
             if not 0 <= start < end <= len(text):
                 raise InputError(f"span {start}..{end} lies outside the text (length {len(text)})")
         encoded = encoded or self.model.encode(text)

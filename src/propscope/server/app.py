@@ -76,6 +76,7 @@ class ErrorAnswer(BaseModel):
 
 class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",  # a misspelt field ("titel") is named, not silently dropped
         json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["url"]}]},
     )
 
@@ -92,11 +93,15 @@ class AnalyzeRequest(BaseModel):
 
 
 class SpanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     start: int = Field(ge=0, strict=True, description="Character (code point) offset where the span starts.")
     end: int = Field(gt=0, strict=True, description="Character (code point) offset just after the span.")
 
 
 class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     text: Text
     spans: list[SpanRequest] = Field(min_length=1, max_length=1000)
 
@@ -105,10 +110,22 @@ def _answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
     meaning = {
         400: "The text cannot be analyzed (empty, or without any word the model reads).",
         413: "The body, the text's characters or its word pieces are over the server's limits.",
+        415: "The body is not sent as application/json.",
         422: "The request does not match the schema, or the URL is refused or cannot be fetched.",
         503: "The server is busy; retry after the seconds in the Retry-After header.",
     }
     return {status: {"model": ErrorAnswer, "description": meaning[status]} for status in statuses}
+
+
+def _problem(item: dict[str, Any]) -> str:
+    """One validation problem in words, naming the field (``spans.0.end``) or the body's fault."""
+    loc = item.get("loc", ())
+    if item.get("type") == "json_invalid":
+        return f"the body is not valid JSON ({item.get('ctx', {}).get('error', 'decode error')} at character {loc[-1]})"
+    if loc == ("body",) and item.get("type") == "missing":
+        return "the body is empty: send a JSON object"
+    where = ".".join(str(part) for part in loc if part != "body")
+    return f"{where}: {item.get('msg')}" if where else str(item.get("msg"))
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -160,12 +177,11 @@ def create_app(settings: ServerSettings | None = None, analyzer: Analyzer | None
         return _error(503, str(err), {"Retry-After": str(err.retry_after)})
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, err: RequestValidationError) -> Response:
-        problems = []
-        for item in err.errors():
-            where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
-            problems.append(f"{where}: {item.get('msg')}" if where else str(item.get("msg")))
-        return _error(422, "invalid request: " + "; ".join(problems))
+    async def invalid_request(request: Request, err: RequestValidationError) -> Response:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.method == "POST" and kind != "application/json":
+            return _error(415, f"send the body as application/json, not {kind or 'without a content type'}")
+        return _error(422, "invalid request: " + "; ".join(_problem(item) for item in err.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, err: StarletteHTTPException) -> Response:
@@ -192,7 +208,7 @@ def create_app(settings: ServerSettings | None = None, analyzer: Analyzer | None
     @app.post(
         "/api/analyze",
         summary="Analyze an article given as text or URL",
-        responses=_answers(400, 413, 422, 503),
+        responses=_answers(400, 413, 415, 422, 503),
     )
     async def analyze(request: AnalyzeRequest) -> dict[str, Any]:
         if request.url is None:
@@ -222,7 +238,7 @@ def create_app(settings: ServerSettings | None = None, analyzer: Analyzer | None
     @app.post(
         "/api/classify",
         summary="Name the technique of given spans of a text",
-        responses=_answers(400, 413, 422, 503),
+        responses=_answers(400, 413, 415, 422, 503),
     )
     async def classify(request: ClassifyRequest) -> dict[str, Any]:
         text = checked_text(request.text)
