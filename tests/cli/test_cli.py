@@ -221,6 +221,18 @@ def test_corpus_rows_name_one_article_each(folder: Path, tmp_path: Path, sample_
     assert run("analyze", tabbed, "-f", "json").exit_code == 0  # JSON holds the id as a string
 
 
+def test_an_unwritable_output_is_named_not_its_temporary_file(tmp_path: Path, monkeypatch):
+    def refused(prefix: str, dir: Path):
+        raise PermissionError(13, "Permission denied", f"{dir}/{prefix}x1y2")
+
+    monkeypatch.setattr(cli_app.tempfile, "mkstemp", refused)
+    (tmp_path / "t.labels").write_text("sample_article\t?\t0\t5\n", encoding="utf-8")
+    result = run("classify", SAMPLE, tmp_path / "t.labels", "-o", tmp_path / "out.labels")
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'out.labels'}: cannot write there (Permission denied)" in result.output
+    assert ".propscope." not in result.output
+
+
 def test_output_folder_must_exist(tmp_path: Path):
     result = run("analyze", SAMPLE, "-o", tmp_path / "nope" / "out.json", "-f", "json")
     assert result.exit_code == 1 and "does not exist" in result.output

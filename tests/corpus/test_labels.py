@@ -29,7 +29,9 @@ def test_crlf_and_blank_lines_are_tolerated():
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("7\tLoaded_Language\t3", "whole numbers"),  # three fields: read as ID start end
+        ("7\tLoaded_Language\t3", "a technique row needs ID<TAB>technique<TAB>start<TAB>end"),  # no end
+        ("7\t?\t3", "this one has no end"),
+        ("7\tthree\t9", "whole numbers"),
         ("7\tNot_A_Technique\t3\t9", "unknown technique"),
         ("7\tDoubt\tthree\t9", "whole numbers"),
         ("7\tDoubt\t9\t3", "start < end"),

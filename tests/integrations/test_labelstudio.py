@@ -144,6 +144,8 @@ def test_choosing_the_annotation(tmp_path: Path):
         ([record(4, results(region(0, 2, None, ["Nope"])))], "task 4, region r: unknown technique 'Nope'"),
         ([record(4, results(region(0, 19, None, ["Doubt"])))], "lie outside the text"),
         ([record(4, results(region(0, 2, "bc", ["Doubt"])))], "offsets 0..2 hold 'ab', the export says 'bc'"),
+        ([record(4, results(region(0, 99, "bc", ["Doubt"])))], "offsets 0..99 lie outside the text"),
+        ([record(4, results(region(3, 1, "bc", ["Doubt"])))], "offsets 3..1 hold no character"),
         ([record(4, results(), article_id="x"), record(5, results(), article_id="x")], "appears twice"),
     ],
 )

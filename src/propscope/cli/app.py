@@ -144,7 +144,10 @@ def output_stream(path: Path | None, inputs: Iterable[Path] = ()) -> Iterator[Te
         yield sys.stdout
         return
     check_output_path(path, inputs)
-    handle, temporary = tempfile.mkstemp(prefix=".propscope.", dir=path.parent)  # short: any name fits
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".propscope.", dir=path.parent)  # short: any name fits
+    except OSError as err:  # its message would name the temporary file, not the one asked for
+        raise InputError(f"{path}: cannot write there ({err.strerror})") from None
     try:
         os.fchmod(handle, 0o666 & ~_umask())  # mkstemp's 0600 would outlive the rename
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:

@@ -47,6 +47,8 @@ def parse_label_line(line: str, where: str) -> Label:
     elif len(fields) == 3:
         article_id, start_text, end_text = fields
         technique = None
+        if is_technique(start_text) or start_text == TEMPLATE_MARK:
+            raise InputError(f"{where}: a technique row needs ID<TAB>technique<TAB>start<TAB>end; this one has no end")
     else:
         raise InputError(
             f"{where}: expected ID<TAB>technique<TAB>start<TAB>end or ID<TAB>start<TAB>end, "

@@ -93,9 +93,13 @@ def _region_bounds(text: str, value: dict, where: str) -> tuple[int, int]:
         start, end = int(value["start"]), int(value["end"])
     except (KeyError, TypeError, ValueError):
         raise InputError(f"{where}: a region needs whole-number start and end") from None
+    if not 0 <= start < end:
+        raise InputError(f"{where}: offsets {start}..{end} hold no character: the end must come after the start")
     expected = value.get("text")
     if expected is not None and text[start:end] != expected:
         start16, end16 = _utf16_to_index(text, start), _utf16_to_index(text, end)
+        if end > len(text.encode("utf-16-le")) // 2:  # past the end however the offsets count
+            raise InputError(f"{where}: offsets {start}..{end} lie outside the text ({len(text)} characters)")
         if text[start16:end16] != expected:
             raise InputError(f"{where}: offsets {start}..{end} hold {text[start:end]!r}, the export says {expected!r}")
         start, end = start16, end16
