@@ -115,7 +115,8 @@ def check_output_path(path: Path, inputs: Iterable[Path] = ()) -> None:
         raise InputError(f"{path}: the folder {path.parent} does not exist")
     for source in inputs:
         if _reads(source, path):
-            raise InputError(f"{path}: is also read by this command ({source}); write the output elsewhere")
+            among = "" if source.is_file() else f" (an article of {source})"
+            raise InputError(f"{path}: is also read by this command{among}; write the output elsewhere")
 
 
 def _reads(source: Path, path: Path) -> bool:
