@@ -139,12 +139,12 @@ def input_paths(raw: Iterable[str]) -> list[Path]:
 
 
 @contextmanager
-def output_stream(path: Path | None, inputs: Iterable[Path] = ()) -> Iterator[TextIO]:
+def output_stream(path: Path | None) -> Iterator[TextIO]:
     """Standard output, or a file that appears whole: written beside its target, then renamed."""
     if path is None:
         yield sys.stdout
         return
-    check_output_path(path, inputs)
+    check_output_path(path)
     try:
         handle, temporary = tempfile.mkstemp(prefix=".propscope.", dir=path.parent)  # short: any name fits
     except OSError as err:  # its message would name the temporary file, not the one asked for
