@@ -21,7 +21,7 @@ def test_jsonl_records_carry_metadata_and_bad_lines_are_rejected(tmp_path: Path)
     assert items[0] == Record("7", "Body text.", "T", {"source": "Daily", "date": "2026-01-01"})
     reasons = [(i.id, i.where.rsplit(":", 1)[-1], i.reason) for i in items[1:]]
     assert reasons[0] == (None, "2", "a line must hold a JSON object")
-    assert reasons[1][2].startswith("invalid JSON")
+    assert reasons[1][2] == "invalid JSON (Expecting property name enclosed in double quotes at character 2)"
     assert reasons[2] == ("8", "4", "missing text")
     assert reasons[3] == (None, "5", "missing id")
     assert reasons[4][2] == "undecodable bytes (not UTF-8)"

@@ -78,6 +78,7 @@ def test_classify_spans(client, sample_text):
         ({"json": {"url": "http://127.0.0.1:abc/"}}, 422, "malformed"),
         ({"json": {"url": "http://127.0.0.1:-1/"}}, 422, "malformed"),
         ({"json": {"url": "http://[::1"}}, 422, "malformed"),
+        ({"json": {"url": "http://reader:secret@example.org/a"}}, 422, "user name or password are refused"),
     ],
 )
 def test_bad_requests_get_json_errors_and_the_server_keeps_serving(client, kwargs, status, message):

@@ -80,7 +80,7 @@ def _jsonl_records(path: Path) -> Iterator[Record | Rejected]:
                 yield Rejected(None, where, "undecodable bytes (not UTF-8)")
                 continue
             except json.JSONDecodeError as err:
-                yield Rejected(None, where, f"invalid JSON ({err.msg})")
+                yield Rejected(None, where, f"invalid JSON ({err.msg} at character {err.pos + 1})")
                 continue
             if not isinstance(row, dict):
                 yield Rejected(None, where, "a line must hold a JSON object")

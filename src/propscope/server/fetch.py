@@ -60,6 +60,8 @@ def parse_url(url: str) -> Target:
         raise FetchError(f"only http and https URLs can be fetched, not {parts.scheme or 'a bare path'!r}")
     if not parts.hostname:
         raise FetchError(f"URL {url!r} has no host")
+    if "@" in parts.netloc:  # would be dropped when fetching, yet kept in the article's id and shown
+        raise FetchError("URLs with a user name or password are refused: PropScope sends no credentials")
     if port == 0:
         raise FetchError(f"URL {url!r} names port 0")
     return Target(parts.hostname, port or (443 if parts.scheme == "https" else 80))
