@@ -217,7 +217,7 @@ def test_corpus_rows_name_one_article_each(folder: Path, tmp_path: Path, sample_
     tabbed = tmp_path / "a\tb.txt"
     tabbed.write_text(sample_text, encoding="utf-8")
     result = run("analyze", tabbed, "-f", format)
-    assert result.exit_code == 1 and "tab or line break" in result.output
+    assert result.exit_code == 1 and "tab, line break or other control character" in result.output
     assert run("analyze", tabbed, "-f", "json").exit_code == 0  # JSON holds the id as a string
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import json
 import os
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from propscope.corpus.articles import article_id_from_path, decode_text, title_of
+from propscope.corpus.labels import id_problem
 from propscope.errors import InputError
 
 META_FIELDS = ("source", "url", "date")
@@ -45,7 +45,7 @@ def _from_mapping(row: dict, where: str) -> Record | Rejected:
     record_id = str(raw_id).strip() if raw_id is not None else ""
     if not record_id:
         return Rejected(None, where, "missing id")
-    if problem := _id_problem(record_id):
+    if problem := id_problem(record_id):
         return Rejected(record_id, where, problem)
     text = row.get("text")
     if not isinstance(text, str):
@@ -57,15 +57,6 @@ def _from_mapping(row: dict, where: str) -> Record | Rejected:
         if _has_surrogates(value):
             return Rejected(record_id, where, f"{name} is not valid Unicode (it holds a lone surrogate)")
     return record
-
-
-def _id_problem(record_id: str) -> str | None:
-    """Ids go into tab-separated rows and line-based files: no control character or line break may corrupt them."""
-    if _has_surrogates(record_id):
-        return "id is not valid Unicode (it holds a lone surrogate)"
-    if any(unicodedata.category(c) == "Cc" or c in "\u2028\u2029" for c in record_id):
-        return "id holds a tab, line break or other control character"
-    return None
 
 
 def _jsonl_records(path: Path) -> Iterator[Record | Rejected]:
@@ -156,7 +147,7 @@ def _folder_records(folder: Path) -> Iterator[Record | Rejected]:
     for path in sorted(folder.glob("*.txt")):
         record_id = article_id_from_path(path)
         where = str(path)
-        if problem := _id_problem(record_id):
+        if problem := id_problem(record_id):
             yield Rejected(record_id, where, problem)
             continue
         try:

@@ -31,7 +31,7 @@ from propscope.cli.app import (
 )
 from propscope.corpus import load_articles, read_article, read_labels, write_labels
 from propscope.corpus.articles import decode_text, has_substance, title_of
-from propscope.corpus.labels import Label
+from propscope.corpus.labels import Label, id_problem
 from propscope.document import Article
 from propscope.errors import InputError
 from propscope.metrics import Report, evaluate
@@ -64,8 +64,8 @@ def check_row_ids(articles: list[Article]) -> None:
     """Corpus rows name their article by id alone: each must be one field, and name one article."""
     seen: set[str] = set()
     for article in articles:
-        if any(c in article.id for c in "\t\r\n"):
-            raise InputError(f"{article.id!r}: an article id with a tab or line break cannot start a corpus row")
+        if problem := id_problem(article.id):
+            raise InputError(f"article id {article.id!r}: {problem}, so it cannot start a corpus row")
         if article.id in seen:
             raise InputError(f"article id {article.id!r} is given twice: its rows would not say which article")
         seen.add(article.id)

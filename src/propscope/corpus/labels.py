@@ -10,6 +10,7 @@ Three row shapes, split on tabs only because technique names contain commas:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,17 @@ class Label:
     @property
     def is_template(self) -> bool:
         return self.technique == TEMPLATE_MARK
+
+
+def id_problem(article_id: str) -> str | None:
+    """Ids go into tab-separated rows and line-based files: no control character or line break may corrupt them."""
+    try:
+        article_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return "id is not valid Unicode (it holds a lone surrogate)"
+    if any(unicodedata.category(c) == "Cc" or c in "\u2028\u2029" for c in article_id):
+        return "id holds a tab, line break or other control character"
+    return None
 
 
 def parse_label_line(line: str, where: str) -> Label:
