@@ -119,6 +119,18 @@ def check_output_path(path: Path, inputs: Iterable[Path] = ()) -> None:
             raise InputError(f"{path}: is also read by this command{among}; write the output elsewhere")
 
 
+def check_distinct(paths: dict[str, Path | None]) -> None:
+    """Fail if two of a command's files, named by role (the source, --output ...), are one: one would replace
+    the other."""
+    seen: dict[Path, str] = {}
+    for role, path in paths.items():
+        if path is None:
+            continue
+        if (where := path.resolve()) in seen:
+            raise InputError(f"{path}: {seen[where]} and {role} name the same file; name another")
+        seen[where] = role
+
+
 def _reads(source: Path, path: Path) -> bool:
     """Whether reading ``source`` (a file, or a folder of articles) reads the existing file ``path``."""
     if not path.is_file() or not source.exists():

@@ -14,6 +14,7 @@ from propscope.cli.app import (
     MinScoreOption,
     ModelOption,
     app,
+    check_distinct,
     check_output_path,
     examples,
     input_paths,
@@ -65,9 +66,8 @@ def export_command(
 ) -> None:
     """Write analyses as Label Studio tasks, PropScope's spans as pre-annotations to correct."""
     check_output_path(output, input_paths(paths))
+    check_distinct({"--output": output, "--labeling-config": labeling_config})
     if labeling_config is not None:
-        if labeling_config.resolve() == output.resolve():
-            raise InputError(f"{labeling_config}: is also --output; write the labeling config elsewhere")
         check_output_path(labeling_config, input_paths(paths))
     analyzed = [p for p in paths if p.endswith(".jsonl")]
     tasks = [task for p in analyzed for task in _batch_tasks(path_argument(p), min_score)]

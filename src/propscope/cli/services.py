@@ -21,6 +21,7 @@ from propscope.cli.app import (
     ModelOption,
     app,
     article_progress,
+    check_distinct,
     check_output_path,
     examples,
     output_stream,
@@ -149,10 +150,7 @@ def batch(
     from propscope.batch import BatchOptions, errors_path, run_batch
 
     files = (errors_path(output), *([ptc] if ptc else []))
-    if ptc is not None and ptc.resolve() in {output.resolve(), errors_path(output).resolve()}:
-        raise InputError(f"{ptc}: --ptc names a file the batch already writes; name another")
-    if output.resolve() == source.resolve():
-        raise InputError(f"{output}: is the source being analyzed; write the output elsewhere")
+    check_distinct({"the source": source, "--output": output, "the errors file": errors_path(output), "--ptc": ptc})
     for path in files if format is BatchFormat.parquet else (output, *files):  # Parquet output is a folder
         check_output_path(path, (source,))
     options = BatchOptions(
