@@ -56,7 +56,7 @@ class EnsembleModel:
         if len(windows) != 1 or len({m.techniques for m in members}) != 1:
             raise ModelError(f"{self.directory}: ensemble members must share windows and techniques")
         self.techniques = members[0].techniques
-        self.decoding = Decoding(**self.meta.get("decoding", {}))
+        self.decoding = Decoding.of(self.meta)
         self.calibration = Calibration(**self.meta.get("calibration", {}))
         # only a folder named for it: one derived from the members' place is not the ensemble's
         own = verifier_folder or (Path(directory) if directory else None)

@@ -132,13 +132,18 @@ class Decoding:
     piece_words: int = 2
     quote_words: int = 4
 
+    @classmethod
+    def of(cls, meta: dict[str, Any]) -> Decoding:
+        """The decoding a model's meta.json records (the defaults where it records none)."""
+        return cls(**meta.get("decoding", {}))
+
 
 def read_decoding(directory: Path) -> Decoding:
     """A model folder's decoding from its meta.json alone: no network is loaded, so the folder's ONNX files need
     not be there (a yardstick read with a shipped model's decoding, in a checkout sent without them)."""
     try:
         meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
-        return Decoding(**meta.get("decoding", {}))
+        return Decoding.of(meta)
     except (OSError, ValueError, TypeError, AttributeError) as err:
         raise ModelError(f"{directory}: no usable decoding in its {META_FILE} ({err})") from None
 
@@ -246,7 +251,7 @@ class OnnxModel:
         settings = self.meta.get("config", {}).get("model", {})
         self.weighted_windows = settings.get("window_merge", "centre") == "weighted"
         self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
-        self.decoding = Decoding(**self.meta.get("decoding", {}))
+        self.decoding = Decoding.of(self.meta)
         self.calibration = Calibration(**self.meta.get("calibration", {}))
 
     @property

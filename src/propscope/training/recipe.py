@@ -678,7 +678,7 @@ def calibrate_and_document(
     card: Callable[[dict[str, Any], Path], str] | None = None,
 ) -> None:
     """Fit the score calibration of the model that ships, then write its meta.json and card."""
-    calibration, figures = fit_calibration(directory, held_out, Decoding(**meta["decoding"]), corpus)
+    calibration, figures = fit_calibration(directory, held_out, Decoding.of(meta), corpus)
     progress(f"calibration {calibration.as_dict()}: {figures}")
     meta.update(calibration=calibration.as_dict(), calibration_figures=figures)
     write_meta(directory, meta)
