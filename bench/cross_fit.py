@@ -15,6 +15,7 @@ taggers found in the articles they had not learnt from, with that decoding: what
 trains a verifier on.
 `--reading-of MODEL` reads with that model's decoding instead of choosing one (a shipped name or a folder; only
 its meta.json is read);
+`--fold K` trains and reads fold K alone (no score ranking: it calibrates each fold on the others);
 `--precision int8` reads with each fold tagger's encoder quantized as the shipped tagger's is (in
 `WORK/int8/fold-K`); `--across-folds` also chooses the decoding on each fold alone and scores it on the other
 folds, against the one read with: does a choice made on some unseen articles carry over to others?
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--reading-of", metavar="MODEL", help="read with this model's decoding, not one chosen here")
     parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="the fold taggers' encoder")
     parser.add_argument("--across-folds", action="store_true", help="choose on each fold, score on the others")
+    parser.add_argument("--fold", type=int, help="train and read this fold alone (figures for its articles only)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = with_overrides(load_config(args.config), args.overrides)
@@ -67,7 +69,9 @@ def main() -> None:
         except ModelError as error:
             raise SystemExit(f"error: --reading-of: {error}") from None
     corpus = load_corpus(config)
-    held_out = cross_fitted_models(config, corpus, work_folder(config), logging.info)
+    if args.fold is not None and not 1 <= args.fold <= config.data.folds:
+        raise SystemExit(f"--fold must be between 1 and {config.data.folds}")
+    held_out = cross_fitted_models(config, corpus, work_folder(config), logging.info, only=args.fold)
     if args.precision == "int8":
         held_out = [(quantized(model.directory, work_folder(config) / "int8"), part) for model, part in held_out]
     if args.naming == "tagger":
@@ -81,7 +85,8 @@ def main() -> None:
         found = [Label(a.id, d.start, d.end) for model, a, e in encoded for d in model.detect(e)]
         with args.spans.open("w", encoding="utf-8") as out:
             write_labels(found, out)
-    ranking = outcomes(encoded, corpus.labels).cross_fitted_figures()
+    # each fold's spans are calibrated by a curve fitted on the other folds': none with one fold
+    ranking = outcomes(encoded, corpus.labels).cross_fitted_figures() if args.fold is None else {}
     print(f"settings: {' '.join(args.overrides) or '(config as is)'}, naming by {args.naming}; decoding: {decoding}")
     print("| task | precision | recall | F1 | fold mean ± sd | per fold |\n|---|---|---|---|---|---|")
     for task, name in (("si", "span identification"), ("tc", "technique classification"), ("flc", "full task")):
@@ -90,11 +95,12 @@ def main() -> None:
             f"| {name} | {score['precision']:.4f} | {score['recall']:.4f} | {score['f1']:.4f} "
             f"| {fold['mean']:.4f} ± {fold['std']:.4f} | {' / '.join(f'{v:.4f}' for v in fold['folds'])} |"
         )
-    print(
-        f"scores: AUROC {ranking['auroc']:.4f}, {ranking['spans_over_half']} spans over 0.5 right "
-        f"{ranking['precision_over_half']:.4f}, ECE {ranking['ece_before']:.4f} -> {ranking['ece_after']:.4f} "
-        f"({ranking['spans']} spans)"
-    )
+    if ranking:
+        print(
+            f"scores: AUROC {ranking['auroc']:.4f}, {ranking['spans_over_half']} spans over 0.5 right "
+            f"{ranking['precision_over_half']:.4f}, ECE {ranking['ece_before']:.4f} -> {ranking['ece_after']:.4f} "
+            f"({ranking['spans']} spans)"
+        )
     across = across_folds(encoded, decoding, corpus.labels) if args.across_folds else []
     for row in across:
         print(

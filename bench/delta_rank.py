@@ -28,7 +28,7 @@ from propscope.model.encoders import encoder_folder
 from propscope.model.verifier import find_verifier
 from propscope.model.windows import WindowTokenizer
 from propscope.pipeline.analyzer import Analyzer
-from propscope.training.config import TAGGER_ENCODER, load_config, with_overrides
+from propscope.training.config import load_config, with_overrides
 from propscope.training.loop import cross_fitting_folds, load_corpus
 from propscope.training.verifier import export_verifier, train_verifier
 
@@ -66,7 +66,7 @@ def main() -> None:
     fold = cross_fitting_folds(load_corpus(config), 2, config.data.dev_seed)[0]
     network = train_verifier(config, fold.train, fold.labels, logging.info)
     installed = AutoModel.from_pretrained(str(encoder_folder(config.verifier.encoder))).state_dict()
-    pieces = WindowTokenizer.from_file(str(encoder_folder(TAGGER_ENCODER) / "tokenizer.json"), 256, 1)
+    pieces = WindowTokenizer.from_file(str(encoder_folder(config.model.encoder) / "tokenizer.json"), 256, 1)
     articles = {a.id: a for a in fold.dev}
     template = [label for a in fold.dev for label in fold.labels.get(a.id, [])]
     figures = {}

@@ -29,7 +29,7 @@ from propscope.model.verifier import Verifier, find_verifier
 from propscope.model.windows import WindowTokenizer
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
-from propscope.training.config import TAGGER_ENCODER, load_config, with_overrides
+from propscope.training.config import load_config, with_overrides
 from propscope.training.loop import cross_fitting_folds, load_corpus
 from propscope.training.verifier import verifier_for
 
@@ -72,7 +72,7 @@ def main() -> None:
         directory = verifier_for(config, fold.train, fold.labels, args.work / name, logging.info)
         meta = {"verifier": {"max_tokens": config.verifier.max_tokens}}
         verifier = find_verifier(directory, meta)
-        pieces = encoder_folder(TAGGER_ENCODER) / "tokenizer.json"  # the analyzer's check that spans hold words
+        pieces = encoder_folder(config.model.encoder) / "tokenizer.json"  # the analyzer's check that spans hold words
         tokenizer = WindowTokenizer.from_file(str(pieces), config.model.window_tokens, 1)
         articles = {a.id: a for a in fold.dev}
         template = [label for a in fold.dev for label in fold.labels.get(a.id, [])]

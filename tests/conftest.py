@@ -121,24 +121,37 @@ def chromium(tmp_path_factory):
 
 @pytest.fixture
 def tiny_installed_encoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A 2-layer MPNet, installed the way the base-size encoder is: three fake packages, each holding one slice
-    of a zip of its folder, found on ``sys.path``; registered as encoder "tiny" with its SHA-256, and a cache of
-    its own (``PROPSCOPE_CACHE``)."""
+    """A 2-layer MPNet with MPNet's kind of tokenizer, installed the way the base-size encoder is: three fake
+    packages, each holding one slice of a zip of its folder, found on ``sys.path``; registered as encoder "tiny"
+    with its SHA-256, and a cache of its own (``PROPSCOPE_CACHE``)."""
     import hashlib
-    import shutil
     import zipfile
 
+    from tokenizers import Tokenizer
+    from tokenizers.processors import RobertaProcessing
     from transformers import MPNetConfig, MPNetModel
 
     from propscope.model import encoders
     from propscope.model.encoders import Encoder, encoder_folder
 
     folder = tmp_path / "tiny-encoder" / "tiny"
+    # MPNet's tokenizer: BERT's word pieces, framed by <s> ... </s> and padded with <pad> (its vocabulary also
+    # holds a [CLS] and a [SEP] that it does not use)
+    tokenizer = Tokenizer.from_file(str(encoder_folder("all-MiniLM-L6-v2") / "tokenizer.json"))
+    tokenizer.add_special_tokens(["<s>", "</s>", "<pad>"])
+    opening, close, pad = (tokenizer.token_to_id(token) for token in ("<s>", "</s>", "<pad>"))
+    tokenizer.post_processor = RobertaProcessing(("</s>", close), ("<s>", opening))
+    tokenizer.enable_padding(pad_id=pad, pad_token="<pad>")
     config = MPNetConfig(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        pad_token_id=pad,
     )
     MPNetModel(config).save_pretrained(str(folder))
-    shutil.copyfile(encoder_folder("all-MiniLM-L6-v2") / "tokenizer.json", folder / "tokenizer.json")
+    tokenizer.save(str(folder / "tokenizer.json"))
     archive = tmp_path / "tiny.zip"
     with zipfile.ZipFile(archive, "w") as out:
         for path in sorted(folder.iterdir()):

@@ -1,5 +1,9 @@
 import numpy as np
 import pytest
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
+from tokenizers.pre_tokenizers import Whitespace
+from tokenizers.processors import TemplateProcessing
 
 from propscope.model.windows import (
     B,
@@ -96,3 +100,27 @@ def test_run_lengths_give_each_token_its_spans_length():
     tags = np.array([O, B, I, I, O, B, B, I, O])
     assert run_lengths(tags).tolist() == [0, 3, 3, 3, 0, 1, 2, 2, 0]
     assert run_lengths(np.array([], dtype=np.int64)).tolist() == []
+
+
+def framed_tokenizer(single: str) -> Tokenizer:
+    """A word-level tokenizer whose template is ``single``; its vocabulary also holds a [CLS] it does not use."""
+    vocab = {"[CLS]": 0, "<s>": 1, "</s>": 2, "<pad>": 3, "[UNK]": 4, "jobs": 5, "first": 6}
+    tokenizer = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = Whitespace()
+    tokenizer.post_processor = TemplateProcessing(single=single, special_tokens=[("<s>", 1), ("</s>", 2)])
+    tokenizer.enable_padding(pad_id=3, pad_token="<pad>")
+    return tokenizer
+
+
+def test_windows_are_framed_and_padded_as_the_encoder_was_trained():
+    tokenizer = WindowTokenizer(framed_tokenizer("<s> $A </s>"), window_tokens=6, stride=2)
+    tokens = tokenizer.tokenize("jobs first jobs first jobs")
+    assert list(tokens.ids) == [5, 6, 5, 6, 5]  # no framing inside the text
+    ids, mask = tokenizer.batch(tokens, [Window(0, 4), Window(3, 5)])
+    assert ids.tolist() == [[1, 5, 6, 5, 6, 2], [1, 6, 5, 2, 3, 3]]
+    assert mask.tolist() == [[1] * 6, [1, 1, 1, 1, 0, 0]]
+
+
+def test_a_tokenizer_without_an_opening_and_a_close_is_refused():
+    with pytest.raises(ValueError, match="1 special tokens"):
+        WindowTokenizer(framed_tokenizer("$A </s>"), window_tokens=6, stride=2)

@@ -97,9 +97,11 @@ def test_the_networks_that_ship_are_alike_whatever_the_folds_that_choose_their_r
     del exported["config"]["verifier"]["tagger_spans"]
     del exported["config"]["model"]["hidden_dropout"]  # the encoder's own 0.1 until it was a setting
     del exported["config"]["training"]["dropout_masks"]  # torch's until it was a setting
+    del exported["config"]["model"]["encoder"]  # MiniLM's until it was a setting
     assert _trained_alike(exported, final(with_overrides(four, ["data.folds=2"]), 371))
     assert not _trained_alike(exported, final(with_overrides(four, ["model.hidden_dropout=0"]), 74))
     assert not _trained_alike(exported, final(with_overrides(four, ['training.dropout_masks="bytes"']), 74))
+    assert not _trained_alike(exported, final(with_overrides(four, ['model.encoder="all-mpnet-base-v2"']), 74))
     # a dev hold-out leaves articles out of training; another seed or tagger_spans file trains other weights
     assert not _trained_alike(exported, final(with_overrides(four, ["data.folds=0"]), 371))
     assert not _trained_alike(exported, final(with_overrides(four, ["training.seed=14"]), 74))

@@ -283,13 +283,16 @@ def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path,
     assert "Figures on out-of-fold predictions for all 3 training articles" in (pair / "MODEL_CARD.md").read_text()
 
 
-def test_the_exported_model_reads_like_the_torch_network(tiny_corpus: Path, tmp_path: Path):
+@pytest.mark.parametrize("encoder", ["all-MiniLM-L6-v2", "tiny_installed_encoder"])
+def test_the_exported_model_reads_like_the_torch_network(
+    encoder: str, tiny_corpus: Path, tmp_path: Path, request: pytest.FixtureRequest
+):
+    """On MiniLM, and on an MPNet (no segment ids; windows framed by <s> ... </s>, not by its unused [CLS])."""
     import torch
 
     from propscope.model.encoders import encoder_folder
     from propscope.model.features import ArticleSignals
     from propscope.model.inference import OnnxModel
-    from propscope.training.config import TAGGER_ENCODER
     from propscope.training.export import export_model
     from propscope.training.loop import train_network
 
@@ -297,19 +300,25 @@ def test_the_exported_model_reads_like_the_torch_network(tiny_corpus: Path, tmp_
     config = replace(
         base,
         training=replace(base.training, epochs=1, dropout_masks="bytes"),
-        model=replace(base.model, hidden_dropout=0.0),
+        model=replace(
+            base.model, hidden_dropout=0.0, encoder=request.getfixturevalue(encoder) if "tiny" in encoder else encoder
+        ),
     )
     network = train_network(config, load_corpus(config), progress=lambda line: None)
     assert network.encoder.config.hidden_dropout_prob == 0.0  # the installed encoder's own is 0.1
     assert not any(type(m) is torch.nn.Dropout for m in network.modules())  # all drew masks from bytes
     meta = {"window_tokens": 32, "stride": 16, "techniques": list(TECHNIQUE_NAMES), "config": config.to_dict()}
-    export_model(network, encoder_folder(TAGGER_ENCODER), tmp_path / "exported", meta)
+    export_model(network, encoder_folder(config.model.encoder), tmp_path / "exported", meta)
     model = OnnxModel(tmp_path / "exported")
 
     text = "Jobs first\n\nJOBS FIRST, they chanted. Jobs first!\nCan we trust the mayor?\n"
     encoded = model.encode(text)
     window = encoded.windows[0]
     ids, mask = (torch.from_numpy(array) for array in model.tokenizer.batch(encoded.tokens, [window]))
+    framing = model.tokenizer.tokenizer.encode("", add_special_tokens=True).ids
+    assert [ids[0, 0], ids[0, window.end - window.start + 1]] == framing
+    opening = model.tokenizer.tokenizer.token_to_id("<s>" if "tiny" in encoder else "[CLS]")
+    assert ids[0, 0] == opening
     start = text.index("trust")
     first, last = encoded.tokens.token_range(start, start + 5)
     with torch.no_grad():

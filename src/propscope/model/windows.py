@@ -54,13 +54,20 @@ class WindowTokenizer:
         if not 0 < stride <= window_tokens - 2:
             raise ValueError("stride must be positive and at most the window's content size")
         self.tokenizer = tokenizer
+        padding = tokenizer.padding  # the encoder's own padding token, read before it is switched off
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self.content = window_tokens - 2
         self.stride = stride
-        self.cls_id = tokenizer.token_to_id("[CLS]")
-        self.sep_id = tokenizer.token_to_id("[SEP]")
-        self.pad_id = tokenizer.token_to_id("[PAD]")
+        # the tokens the encoder was trained to open and close a text with ([CLS]/[SEP] in BERT, <s>/</s> in MPNet,
+        # whose vocabulary also holds an unused [CLS]): taken from the tokenizer's own template
+        framing = tokenizer.encode("", add_special_tokens=True).ids
+        if len(framing) != 2:
+            raise ValueError(f"the tokenizer frames a text with {len(framing)} special tokens, not two")
+        self.cls_id, self.sep_id = framing
+        self.pad_id = padding["pad_id"] if padding else tokenizer.token_to_id("[PAD]")
+        if self.pad_id is None:
+            raise ValueError("the tokenizer names no padding token")
 
     @classmethod
     def from_file(cls, path: str, window_tokens: int, stride: int) -> WindowTokenizer:

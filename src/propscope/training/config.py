@@ -10,8 +10,6 @@ from typing import Any
 from propscope.errors import InputError
 from propscope.model.encoders import ENCODERS
 
-TAGGER_ENCODER = "all-MiniLM-L6-v2"  # the span tagger's; the verifier may read another (through a delta)
-
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -35,6 +33,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    encoder: str = "all-MiniLM-L6-v2"  # the span tagger's (model/encoders.py); the verifier reads the same
     window_tokens: int = 256
     stride: int = 192  # tokens between window starts at inference
     window_merge: str = "centre"  # or "weighted": overlapping windows average span and technique probabilities

@@ -27,7 +27,7 @@ from propscope.model.encoders import encoder_folder
 from propscope.model.features import FEATURE_NAMES, ArticleSignals
 from propscope.model.windows import WindowTokenizer, bio_tags, run_lengths
 from propscope.techniques import TECHNIQUE_NAMES
-from propscope.training.config import TAGGER_ENCODER, Config
+from propscope.training.config import Config
 from propscope.training.split import grouped_folds
 
 log = logging.getLogger(__name__)
@@ -313,7 +313,7 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     device = training_device(config)
     seed_everything(config.training.seed)
-    encoder_dir = encoder_folder(TAGGER_ENCODER)
+    encoder_dir = encoder_folder(config.model.encoder)
     tokenizer = WindowTokenizer.from_file(
         str(encoder_dir / "tokenizer.json"), config.model.window_tokens, config.model.stride
     )

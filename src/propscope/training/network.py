@@ -14,6 +14,11 @@ from torch import nn
 from propscope.model.windows import BIO_TAGS
 
 
+def accepts_token_types(encoder: nn.Module) -> bool:
+    """BERT-like encoders (MiniLM) take segment ids; MPNet has none."""
+    return "token_type_ids" in inspect.signature(encoder.forward).parameters
+
+
 class JointModel(nn.Module):
     def __init__(
         self,
@@ -25,6 +30,7 @@ class JointModel(nn.Module):
     ) -> None:
         super().__init__()
         self.encoder = encoder
+        self.typed = accepts_token_types(encoder)
         width = encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
         self.tagger = nn.Linear(width, len(BIO_TAGS))
@@ -36,10 +42,8 @@ class JointModel(nn.Module):
         )
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        token_types = torch.zeros_like(input_ids)
-        return self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_types
-        ).last_hidden_state
+        types = {"token_type_ids": torch.zeros_like(input_ids)} if self.typed else {}
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask, **types).last_hidden_state
 
     def tag_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.tagger(self.dropout(hidden))
@@ -87,7 +91,7 @@ class PairClassifier(nn.Module):
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size + n_features, n_techniques)
-        self.typed = "token_type_ids" in inspect.signature(encoder.forward).parameters
+        self.typed = accepts_token_types(encoder)
 
     def logits(
         self,

@@ -46,7 +46,7 @@ from propscope.model.verifier import VERIFIER_FILE
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.card import CARD_FILE, ensemble_card, held_out_text, model_card
-from propscope.training.config import TAGGER_ENCODER, Config, VerifierConfig, with_overrides
+from propscope.training.config import Config, VerifierConfig, with_overrides
 from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
 from propscope.training.loop import Corpus, cross_fitting_folds, load_corpus, train_network
@@ -276,7 +276,7 @@ def _base_meta(config: Config) -> dict[str, Any]:
     return verifier | {
         "name": config.export.name,
         "created": dt.date.today().isoformat(),
-        "base_encoder": ENCODERS[TAGGER_ENCODER].summary,
+        "base_encoder": ENCODERS[config.model.encoder].summary,
         "window_tokens": config.model.window_tokens,
         "stride": config.model.stride,
         "techniques": list(TECHNIQUE_NAMES),
@@ -285,15 +285,20 @@ def _base_meta(config: Config) -> dict[str, Any]:
     }
 
 
-def cross_fitted_models(config: Config, corpus: Corpus, work: Path, progress: Callable[[str], None]) -> HeldOut:
+def cross_fitted_models(
+    config: Config, corpus: Corpus, work: Path, progress: Callable[[str], None], only: int | None = None
+) -> HeldOut:
     """One network per fold, trained without that fold's articles, exported to ``work/fold-K``.
 
     A fold already exported with the same configuration and articles is reused, so a training run
-    that was stopped resumes after its last finished fold.
+    that was stopped resumes after its last finished fold. ``only``: that fold alone (a costly encoder's
+    first look).
     """
     held_out: HeldOut = []
     folds = cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed)
     for number, fold in enumerate(folds, start=1):
+        if only is not None and number != only:
+            continue
         directory = work / f"fold-{number}"
         meta = _base_meta(config) | {
             "name": f"{config.export.name}-fold-{number}",
@@ -354,7 +359,8 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
             "verifier": _without_empty_tagger_spans(config.get("verifier")),
             "export": config.get("export", {})
             | {"output": None, "name": None, "precision": None, "max_int8_f1_drop": None},
-            "model": {"hidden_dropout": 0.1} | config.get("model", {}) | reading,  # 0.1 before the setting existed
+            # as trained before these settings existed
+            "model": {"hidden_dropout": 0.1, "encoder": "all-MiniLM-L6-v2"} | config.get("model", {}) | reading,
             "training": {"dropout_masks": "torch"} | config.get("training", {}),  # likewise
         },
     }
@@ -446,7 +452,7 @@ def train_and_export(
         write_meta(directory, meta)
         return
     progress("exporting to ONNX")
-    export_model(tagger, encoder_folder(TAGGER_ENCODER), directory, meta)
+    export_model(tagger, encoder_folder(config.model.encoder), directory, meta)
 
 
 def _choose_precision(
@@ -492,10 +498,10 @@ def _require_training_split(meta: dict[str, Any], folder: Path, role: str) -> No
 
 def _require_plain_verifier(config: Config) -> None:
     """A model folder's verifier reads the tagger's tokenizer and ships whole beside it."""
-    if config.verifier.enabled and (config.verifier.encoder != TAGGER_ENCODER or config.verifier.adapter_rank):
+    if config.verifier.enabled and (config.verifier.encoder != config.model.encoder or config.verifier.adapter_rank):
         raise InputError(
-            f"a model folder's verifier uses the tagger's encoder ({TAGGER_ENCODER}) without adapters; a verifier "
-            "on another encoder, shipped as a delta, is an ensemble's own: propscope ensemble ... --verifier"
+            f"a model folder's verifier uses the tagger's encoder ({config.model.encoder}) without adapters; a "
+            "verifier on another encoder, shipped as a delta, is an ensemble's own: propscope ensemble ... --verifier"
         )
 
 
