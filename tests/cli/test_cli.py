@@ -285,8 +285,10 @@ def test_batch_then_report(tmp_path: Path, sample_text: str):
         writer.writerow(["b", "", "Weekly"])
     output = tmp_path / "out.jsonl"
     result = run("batch", source, "-o", output, "--workers", "1", "--ptc", tmp_path / "out.tsv")
-    assert result.exit_code == 0
+    assert result.exit_code == 3  # finished, with a record it could not analyze: scripts can tell
     assert "1 analyzed" in result.output and "1 errors" in result.output
+    again = run("batch", source, "-o", output, "--workers", "1")
+    assert again.exit_code == 3 and "1 already done" in again.output  # the bad record is still bad
     report = run("report", output, "-o", tmp_path / "report.html")
     assert report.exit_code == 0
     assert "Daily" in (tmp_path / "report.html").read_text(encoding="utf-8")
@@ -310,6 +312,11 @@ def test_a_parquet_batch_resumes_and_reports(tmp_path: Path, sample_text: str):
 def test_batch_missing_input_is_one_message(tmp_path: Path):
     result = run("batch", tmp_path / "missing.jsonl", "-o", tmp_path / "out.jsonl")
     assert result.exit_code == 1 and "no such file" in result.output
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.md").write_text("not an article", encoding="utf-8")
+    result = run("batch", tmp_path / "empty", "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 1 and "no .txt articles in this folder" in result.output
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 HOSTILE = (

@@ -166,6 +166,8 @@ def read_records(path: Path) -> Iterator[Record | Rejected]:
     """Records of ``path``; each names its place by the absolute path, the same however a rerun spells it."""
     path = Path(os.path.abspath(path))
     if path.is_dir():
+        if not any(path.glob("*.txt")):  # a wrong folder, as analyze says, rather than a run of nothing
+            raise InputError(f"{path}: no .txt articles in this folder")
         return _folder_records(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file or folder")

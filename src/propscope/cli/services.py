@@ -101,6 +101,9 @@ class StopRequest:
         return self.received is not None
 
 
+BATCH_RECORDS_FAILED = 3  # a run that finished and wrote everything else
+
+
 @contextmanager
 def stop_on_signals() -> Iterator[StopRequest]:
     """SIGTERM (``timeout``, systemd) ends a run as Ctrl-C does; a second signal stops it at once."""
@@ -146,7 +149,11 @@ def batch(
     threads_per_worker: Annotated[int, typer.Option(help="ONNX Runtime threads in each worker.", min=1)] = 1,
     min_score: MinScoreOption = 0.0,
 ) -> None:
-    """Analyze a whole corpus; a rerun with the same output skips what is done."""
+    """Analyze a whole corpus; a rerun with the same output skips what is done.
+
+    Exits 3 when it finished but some records could not be analyzed (their reasons are in the errors file),
+    130 or 143 when stopped by a signal.
+    """
     from propscope.batch import BatchOptions, errors_path, run_batch
 
     files = (errors_path(output), *([ptc] if ptc else []))
@@ -185,6 +192,8 @@ def batch(
             soft_wrap=True,
         )
         raise typer.Exit(128 + stop.received)
+    if summary.errors:
+        raise typer.Exit(BATCH_RECORDS_FAILED)
 
 
 class GroupBy(StrEnum):
