@@ -84,6 +84,12 @@ def test_training_recipe_writes_a_working_model(tiny_corpus: Path, tmp_path: Pat
     text = "Title\n\nThe reckless council approved a shameful plan.\n"
     spans = [(7, 19), (20, 27)]
     assert np.allclose(pair.classify(pair.encode(text), spans), single.classify(single.encode(text), spans), atol=1e-6)
+    other = tmp_path / "on-another-encoder"
+    shutil.copytree(directory, other)
+    meta = json.loads((other / "meta.json").read_text("utf-8"))
+    (other / "meta.json").write_text(json.dumps(meta | {"base_encoder": "all-mpnet-base-v2"}), encoding="utf-8")
+    with pytest.raises(ModelError, match="must share the encoder"):
+        EnsembleModel([single, load_model(other)])
 
     weights = directory / "classifier.npz"
     weights.write_bytes(weights.read_bytes() + b"\0")  # as if the member had been retrained

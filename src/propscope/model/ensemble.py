@@ -52,9 +52,10 @@ class EnsembleModel:
         self.members = members
         self.meta: dict[str, Any] = meta or {}
         self.directory = Path(directory) if directory else members[0].directory.parent
-        windows = {(m.meta["window_tokens"], m.meta["stride"]) for m in members}
-        if len(windows) != 1 or len({m.techniques for m in members}) != 1:
-            raise ModelError(f"{self.directory}: ensemble members must share windows and techniques")
+        # their probabilities are averaged token by token, so they must cut articles into the same word pieces
+        shared = {(m.meta.get("base_encoder"), m.meta["window_tokens"], m.meta["stride"]) for m in members}
+        if len(shared) != 1 or len({m.techniques for m in members}) != 1:
+            raise ModelError(f"{self.directory}: ensemble members must share the encoder, windows and techniques")
         self.techniques = members[0].techniques
         self.decoding = Decoding.of(self.meta)
         self.calibration = Calibration(**self.meta.get("calibration", {}))
