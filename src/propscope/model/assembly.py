@@ -87,30 +87,12 @@ def _onnx():
 
 def _build(delta: Path, target: Path) -> None:
     onnx = _onnx()
-    from onnx import numpy_helper
-
     model, record = _load(delta)
     encoder = encoder_by_name(record["encoder"])
     if encoder.sha256 != record["sha256"]:
         raise ModelError(f"{delta}: made for another build of {encoder.name} than the one this PropScope knows")
     folder = encoder_folder(encoder.name)
-    base = read_safetensors(folder / "model.safetensors")
-    graph = model.graph
-    stored = {t.name: t for t in graph.initializer}
-    filled = []
-    for name, how in record["tensors"].items():
-        if how["base"] not in base:
-            raise ModelError(f"{delta}: the encoder has no tensor {how['base']}")
-        values = np.asarray(base[how["base"]], dtype=np.float32)
-        values = values.T if how["transpose"] else values
-        if how["delta"]:
-            left = numpy_helper.to_array(stored.pop(f"{name}/left")).astype(np.float32)
-            right = numpy_helper.to_array(stored.pop(f"{name}/right")).astype(np.float32)
-            values = values + left @ right
-        filled.append(numpy_helper.from_array(np.ascontiguousarray(values), name))
-    del graph.initializer[:]
-    graph.initializer.extend([*stored.values(), *filled])
-    del model.metadata_props[:]
+    fill_in(model, record, read_safetensors(folder / "model.safetensors"), str(delta))
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assemble-") as work:
         built = Path(work) / "built"
@@ -125,3 +107,25 @@ def _build(delta: Path, target: Path) -> None:
             shutil.move(full, built / VERIFIER_FILE)
         shutil.copyfile(folder / TOKENIZER_FILE, built / TOKENIZER_FILE)
         os.replace(built, target)
+
+
+def fill_in(model, record: dict, base: dict[str, np.ndarray], source: str) -> None:
+    """Put the encoder's tensors (plus their low-rank updates) back into a delta's graph, in place."""
+    from onnx import numpy_helper
+
+    graph = model.graph
+    stored = {t.name: t for t in graph.initializer}
+    filled = []
+    for name, how in record["tensors"].items():
+        if how["base"] not in base:
+            raise ModelError(f"{source}: the encoder has no tensor {how['base']}")
+        values = np.asarray(base[how["base"]], dtype=np.float32)
+        values = values.T if how["transpose"] else values
+        if how["delta"]:
+            left = numpy_helper.to_array(stored.pop(f"{name}/left")).astype(np.float32)
+            right = numpy_helper.to_array(stored.pop(f"{name}/right")).astype(np.float32)
+            values = values + left @ right
+        filled.append(numpy_helper.from_array(np.ascontiguousarray(values), name))
+    del graph.initializer[:]
+    graph.initializer.extend([*stored.values(), *filled])
+    del model.metadata_props[:]

@@ -99,3 +99,56 @@ def _digests(base: dict[str, np.ndarray]) -> dict[bytes, tuple[str, bool]]:
             if values.ndim == 2:
                 found.setdefault(_digest(values.T), (key, True))
     return found
+
+
+def fine_tuned_delta(graph_model, encoder_name: str, rank: int, precision: str) -> tuple[dict, float]:
+    """Take the encoder's matrices out of a fully fine-tuned network's ONNX graph, in place: each becomes the
+    installed tensor plus the best rank-``rank`` approximation (SVD) of what fine-tuning changed, stored as two
+    fp16 factors. Returns the delta's record and the largest share of a change the cut left out (relative
+    Frobenius norm), a measure of what the rank loses.
+
+    Export renames the weights a matrix product reads (``onnx::MatMul_N``, transposed), so each graph matrix is
+    matched to the installed tensor of its shape, either way round, nearest to it: fine-tuning moves weights
+    far less than they differ from one another.
+    """
+    from onnx import numpy_helper
+
+    encoder = encoder_by_name(encoder_name)
+    base = {
+        key: values
+        for key, values in read_safetensors(encoder_folder(encoder.name) / "model.safetensors").items()
+        if values.dtype == np.float32 and values.ndim == 2 and values.size >= SMALLEST_BASE_TENSOR
+    }
+    recipe: dict[str, dict] = {}
+    kept, worst = [], 0.0
+    for tensor in graph_model.graph.initializer:
+        values = numpy_helper.to_array(tensor)
+        match = _nearest(values, base) if values.ndim == 2 and values.dtype == np.float32 else None
+        if match is None:
+            kept.append(tensor)
+            continue
+        key, transposed = match
+        change = values - (base[key].T if transposed else base[key])
+        u, s, vt = np.linalg.svd(change, full_matrices=False)
+        worst = max(worst, float(np.sqrt((s[rank:] ** 2).sum() / max((s**2).sum(), 1e-30))))
+        recipe[tensor.name] = {"base": key, "transpose": transposed, "delta": True}
+        kept += [
+            numpy_helper.from_array((u[:, :rank] * s[:rank]).astype(np.float16), f"{tensor.name}/left"),
+            numpy_helper.from_array(vt[:rank].astype(np.float16), f"{tensor.name}/right"),
+        ]
+    del graph_model.graph.initializer[:]
+    graph_model.graph.initializer.extend(kept)
+    return {"encoder": encoder.name, "sha256": encoder.sha256, "precision": precision, "tensors": recipe}, worst
+
+
+def _nearest(values: np.ndarray, base: dict[str, np.ndarray]) -> tuple[str, bool] | None:
+    """The installed tensor (or transpose) ``values`` was fine-tuned from, if any: same shape, and closer to
+    it than half its own norm."""
+    best, best_distance = None, np.inf
+    for key, installed in base.items():
+        for transposed, oriented in ((False, installed), (True, installed.T)):
+            if oriented.shape == values.shape:
+                distance = float(np.linalg.norm(values - oriented)) / max(float(np.linalg.norm(oriented)), 1e-30)
+                if distance < best_distance:
+                    best, best_distance = (key, transposed), distance
+    return best if best_distance < 0.5 else None
