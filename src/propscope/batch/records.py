@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from propscope.corpus.articles import article_id_from_path, decode_text, title_of
+from propscope.corpus.articles import article_files, article_id_from_path, decode_text, title_of
 from propscope.corpus.labels import id_problem
 from propscope.errors import InputError
 
@@ -166,8 +166,7 @@ def read_records(path: Path) -> Iterator[Record | Rejected]:
     """Records of ``path``; each names its place by the absolute path, the same however a rerun spells it."""
     path = Path(os.path.abspath(path))
     if path.is_dir():
-        if not any(path.glob("*.txt")):  # a wrong folder, as analyze says, rather than a run of nothing
-            raise InputError(f"{path}: no .txt articles in this folder")
+        article_files(path)  # a folder without articles is refused as analyze refuses it, not run as nothing
         return _folder_records(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file or folder")
