@@ -14,6 +14,12 @@ def test_shipped_config_loads():
     assert config.model.window_tokens <= 512
 
 
+def test_the_accurate_config_ships_its_mpnet_tagger_as_a_delta():
+    config = load_config(REPO / "configs" / "accurate.toml")
+    assert config.model.encoder == "all-mpnet-base-v2" and config.export.name == "accurate"
+    assert config.export.delta_rank > 0 and config.export.precision == "int8" and not config.verifier.enabled
+
+
 def test_unknown_keys_are_named(tmp_path: Path):
     path = tmp_path / "c.toml"
     path.write_text("[training]\nepoch = 3\n", encoding="utf-8")
@@ -65,4 +71,11 @@ def test_verifier_networks_are_at_least_one_and_one_in_a_delta(tmp_path: Path, s
     path = tmp_path / "c.toml"
     path.write_text(f"[verifier]\n{settings}\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"\[verifier\] networks must be at least 1, and 1 with adapters"):
+        load_config(path)
+
+
+def test_a_delta_rank_is_not_negative(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text("[export]\ndelta_rank = -1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"\[export\] delta_rank must be 0 \(the tagger ships whole\) or more, got -1"):
         load_config(path)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from propscope.model.assembly import DELTA_FILE, assemble, assembled_folder, is_assembled
+from propscope.model.assembly import VERIFIER_DELTA_FILE, assemble, assembled_folder, is_assembled
 from propscope.model.features import ArticleSignals
 from propscope.model.verifier import Verifier, encode_pairs, find_verifier, load_pair_tokenizer, pair_text
 from propscope.training.config import Config, ExportConfig, VerifierConfig
@@ -84,10 +84,10 @@ def test_a_model_folder_with_a_delta_names_techniques_with_it(trained, tmp_path:
     probabilities = verifier.probabilities(TEXT, [(TEXT.index("reckless"), TEXT.index(" council"))])
     assert probabilities.shape == (1, 14) and 0 < probabilities.sum() <= 1.0001
     # a new delta (other weights) assembles anew instead of reusing the old build
-    first = assembled_folder(directory / DELTA_FILE)
+    first = assembled_folder(directory / VERIFIER_DELTA_FILE)
     network.head.bias.data += 1.0
     export_verifier_delta(network, directory, config)
-    assert assembled_folder(directory / DELTA_FILE) != first
+    assert assembled_folder(directory / VERIFIER_DELTA_FILE) != first
 
 
 def test_assembly_imports_no_torch(trained, tmp_path: Path):
@@ -145,7 +145,7 @@ def test_an_ensemble_names_techniques_with_its_own_delta_verifier(
         build_ensemble(config, [tagger], tmp_path / "accurate", lambda line: None, own_verifier=True)
     output = tmp_path / "accurate"
     build_ensemble(config, [tagger], output, lambda line: None, stand_ins=[tagger], own_verifier=True)
-    assert (output / DELTA_FILE).exists() and not (output / "verifier.onnx").exists()
+    assert (output / VERIFIER_DELTA_FILE).exists() and not (output / "verifier.onnx").exists()
     meta = json.loads((output / "meta.json").read_text("utf-8"))
     assert meta["verifier"]["encoder"] == "tiny" and meta["verifier_articles"] == 4
     assert "own verifier" in (output / "MODEL_CARD.md").read_text("utf-8")
@@ -179,7 +179,7 @@ def test_a_model_with_a_delta_says_what_it_needs_until_it_is_built(
     export_verifier_delta(network, folder, config)
     status = model_status(str(folder))
     assert not status.ready and status.note == "assembled over tiny on first use"
-    assert build_model(str(folder)) == assembled_folder(folder / DELTA_FILE)
+    assert build_model(str(folder)) == [assembled_folder(folder / VERIFIER_DELTA_FILE)]
     assert model_status(str(folder)).ready
     tiny = encoders.ENCODERS["tiny"]
     monkeypatch.setitem(encoders.ENCODERS, "tiny", replace(tiny, packages=("propscope-no-such-part-001",)))
@@ -227,3 +227,40 @@ def test_a_fully_fine_tuned_tagger_becomes_a_low_rank_delta_and_back(tiny_instal
             assert lost < 1e-3 and np.allclose(got, expected, atol=1e-4)
         else:  # half of it
             assert lost > 0.2 and not np.allclose(got, expected, atol=1e-3)
+
+
+def test_a_tagger_with_a_delta_rank_ships_as_a_delta_that_reads_as_it_was_measured(
+    tiny_corpus: Path, tiny_installed_encoder: str, tmp_path: Path
+):
+    import onnx
+
+    from propscope.model.ensemble import load_model
+    from propscope.model.inference import OnnxModel
+    from propscope.pipeline.analyzer import model_status
+    from propscope.training.delta import fine_tuned_delta
+    from propscope.training.recipe import train, work_folder
+    from tests.training.test_training import tiny_config
+
+    base = tiny_config(tiny_corpus, tmp_path / "model")
+    config = replace(
+        base,
+        model=replace(base.model, encoder=tiny_installed_encoder),
+        training=replace(base.training, freeze_word_embeddings=True, compute_dtype="fp32"),
+        export=replace(base.export, precision="int8", delta_rank=2),
+    )
+    directory = train(config, progress=lambda line: None)
+    names = {p.name for p in directory.iterdir()}
+    assert "encoder.delta.onnx" in names and not {"encoder.onnx", "tokenizer.json"} & names
+    work = work_folder(config)
+    # what trained was cut to rank 2 before anything read it: cutting it again leaves nothing out
+    record, lost = fine_tuned_delta(onnx.load(str(work / "fp32" / "encoder.onnx")), tiny_installed_encoder, 2, "int8")
+    assert lost < 1e-3
+    frozen = [h for h in record["tensors"].values() if h["base"] == "embeddings.word_embeddings.weight"]
+    assert frozen == [{"base": "embeddings.word_embeddings.weight", "transpose": False, "delta": False}]
+    assert any(h["delta"] for h in record["tensors"].values())
+    assert model_status(str(directory)).note.startswith("assembled over tiny in ")  # the card's figures built it
+
+    shipped, measured = load_model(directory), OnnxModel(work / "int8")
+    got, expected = shipped.encode(TEXT), measured.encode(TEXT)
+    assert np.allclose(got.span_probability, expected.span_probability, atol=0.02)
+    assert [d.start for d in shipped.detect(got)] == [d.start for d in measured.detect(expected)]

@@ -182,7 +182,8 @@ def test_fp16_weight_storage_halves_the_file_and_keeps_outputs(tmp_path: Path):
 def test_an_encoder_stored_in_fp16_quantizes_per_channel(tmp_path: Path):
     import onnx
 
-    from propscope.training.export import quantize_file, quantize_model, restore_fp32_weights, store_weights_as_fp16
+    from propscope.model.assembly import quantize_file
+    from propscope.training.export import quantize_model, restore_fp32_weights, store_weights_as_fp16
 
     rng = np.random.default_rng(1)
     weight = rng.normal(size=(64, 64)).astype(np.float32) * np.geomspace(0.01, 10, 64).astype(np.float32)

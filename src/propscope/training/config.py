@@ -59,6 +59,8 @@ class TrainingConfig:
     compute_dtype: str = "fp32"  # or "bf16": autocast; faster where the CPU has AMX or AVX-512 BF16
     # "bytes": dropout masks drawn from numpy's random bytes on a CPU, faster than torch's at the same rate
     dropout_masks: str = "torch"
+    # the encoder's word embeddings stay as installed: a delta over the installed encoder then needs none of them
+    freeze_word_embeddings: bool = False
     max_articles: int = 0  # 0: all; a small number makes a quick smoke run
     device: str = "auto"  # "cuda" where a GPU is present, else the CPU; or name one
 
@@ -99,6 +101,9 @@ class ExportConfig:
     # "int8" always (with pool = "all" there is no validation split to decide on)
     precision: str = "auto"
     verifier_precision: str = "int8"  # the fold networks use it too, so held-out figures measure what ships
+    # > 0: the tagger ships as encoder.delta.onnx, the installed encoder plus a rank-r change per matrix (every
+    # network trained is cut so, fold networks too, so figures measure what ships); 0: whole, as encoder.onnx
+    delta_rank: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,10 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
     section = cls(**values)
     if isinstance(section, DataConfig) and (section.folds == 1 or section.folds < 0):
         raise InputError(f"{source}: [data] folds must be 0 (dev hold-out) or at least 2, got {section.folds}")
+    if isinstance(section, ExportConfig) and section.delta_rank < 0:
+        raise InputError(
+            f"{source}: [export] delta_rank must be 0 (the tagger ships whole) or more, got {section.delta_rank}"
+        )
     if isinstance(section, VerifierConfig) and section.adapter_rank < 0:
         raise InputError(f"{source}: [verifier] adapter_rank must be 0 (none) or more, got {section.adapter_rank}")
     if isinstance(section, VerifierConfig) and (section.networks < 1 or section.networks > 1 and section.adapter_rank):

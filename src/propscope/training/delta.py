@@ -1,9 +1,10 @@
-"""Exporting an adapter-trained verifier as a delta over the installed encoder (``model/assembly.py`` reads it).
+"""Networks shipped as deltas over the installed encoder (``model/assembly.py`` assembles them).
 
-The network is exported to ONNX with each adapter merged into its layer. Every weight of that graph which is
-an installed encoder tensor (or its transpose), or one plus a merged low-rank update, is then taken out and
-named instead: what stays is the graph, the small tensors training changed (head, biases, layer norms) and
-the adapters' factors, a few MB where the whole network is hundreds.
+An adapter-trained verifier is exported to ONNX with each adapter merged into its layer; a fully fine-tuned
+tagger's change to each encoder matrix is cut to its best rank-r approximation. Every weight of the graph that
+is an installed encoder tensor (or its transpose), or one plus a low-rank update, is then taken out and named
+instead: what stays is the graph, the small tensors training changed (heads, biases, layer norms) and the
+updates' factors, a few MB where the whole network is hundreds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from propscope.model.assembly import DELTA_FILE, DELTA_KEY, SMALLEST_BASE_TENSOR
+from propscope.model.assembly import DELTA_KEY, ENCODER_DELTA_FILE, SMALLEST_BASE_TENSOR, VERIFIER_DELTA_FILE, fill_in
 from propscope.model.encoders import encoder_by_name, encoder_folder, read_safetensors
 from propscope.training.config import Config
 
@@ -80,8 +81,8 @@ def export_verifier_delta(model, output: Path, config: Config) -> Path:
     }
     onnx.helper.set_model_props(graph_model, {DELTA_KEY: json.dumps(record)})
     output.mkdir(parents=True, exist_ok=True)
-    onnx.save(graph_model, str(output / DELTA_FILE))
-    return output / DELTA_FILE
+    onnx.save(graph_model, str(output / VERIFIER_DELTA_FILE))
+    return output / VERIFIER_DELTA_FILE
 
 
 def _digest(values: np.ndarray) -> bytes:
@@ -109,7 +110,8 @@ def fine_tuned_delta(graph_model, encoder_name: str, rank: int, precision: str) 
 
     Export renames the weights a matrix product reads (``onnx::MatMul_N``, transposed), so each graph matrix is
     matched to the installed tensor of its shape, either way round, nearest to it: fine-tuning moves weights
-    far less than they differ from one another.
+    far less than they differ from one another. A matrix training left as installed (frozen word embeddings)
+    is named without factors. An int8 delta is quantized per output channel, as the tagger's export is.
     """
     from onnx import numpy_helper
 
@@ -129,6 +131,9 @@ def fine_tuned_delta(graph_model, encoder_name: str, rank: int, precision: str) 
             continue
         key, transposed = match
         change = values - (base[key].T if transposed else base[key])
+        if not change.any():
+            recipe[tensor.name] = {"base": key, "transpose": transposed, "delta": False}
+            continue
         u, s, vt = np.linalg.svd(change, full_matrices=False)
         worst = max(worst, float(np.sqrt((s[rank:] ** 2).sum() / max((s**2).sum(), 1e-30))))
         recipe[tensor.name] = {"base": key, "transpose": transposed, "delta": True}
@@ -138,7 +143,32 @@ def fine_tuned_delta(graph_model, encoder_name: str, rank: int, precision: str) 
         ]
     del graph_model.graph.initializer[:]
     graph_model.graph.initializer.extend(kept)
-    return {"encoder": encoder.name, "sha256": encoder.sha256, "precision": precision, "tensors": recipe}, worst
+    record = {"encoder": encoder.name, "sha256": encoder.sha256, "precision": precision, "per_channel": True}
+    return record | {"tensors": recipe}, worst
+
+
+def cut_to_rank(exported: Path, encoder_name: str, rank: int) -> float:
+    """Rewrite an exported fp32 tagger (``encoder.onnx``) in place as it ships as a delta: the installed encoder
+    plus the rank-``rank`` cut of each change, so that every reading of it (fold figures, choices, int8) measures
+    what ships. Returns the largest share of a change the cut left out (``fine_tuned_delta``)."""
+    import onnx
+
+    graph = onnx.load(str(exported))
+    record, lost = fine_tuned_delta(graph, encoder_name, rank, "fp32")
+    fill_in(graph, record, read_safetensors(encoder_folder(encoder_name) / "model.safetensors"), str(exported))
+    onnx.save(graph, str(exported))
+    return lost
+
+
+def write_tagger_delta(exported: Path, output: Path, encoder_name: str, rank: int, precision: str) -> Path:
+    """``output/encoder.delta.onnx`` from an exported fp32 tagger: what the repository ships of it."""
+    import onnx
+
+    graph = onnx.load(str(exported))
+    record, _ = fine_tuned_delta(graph, encoder_name, rank, precision)
+    onnx.helper.set_model_props(graph, {DELTA_KEY: json.dumps(record)})
+    onnx.save(graph, str(output / ENCODER_DELTA_FILE))
+    return output / ENCODER_DELTA_FILE
 
 
 def _nearest(values: np.ndarray, base: dict[str, np.ndarray]) -> tuple[str, bool] | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from propscope.model.assembly import quantize_file
 from propscope.model.inference import CLASSIFIER_FILE, ENCODER_FILE, META_FILE, TOKENIZER_FILE
 from propscope.model.verifier import VERIFIER_FILE
 
@@ -73,12 +74,6 @@ def _copy_beside_encoder(source: Path, target: Path) -> None:
     for name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE, VERIFIER_FILE):
         if name != VERIFIER_FILE or (source / name).exists():
             shutil.copyfile(source / name, target / name)
-
-
-def quantize_file(source: Path, target: Path, per_channel: bool = False) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=per_channel)
 
 
 def store_weights_as_fp16(source: Path, target: Path) -> None:

@@ -251,6 +251,16 @@ def training_device(config: Config):
     return torch.device(name)
 
 
+def device_description(config: Config) -> str:
+    """Where ``train_network`` trains, for model cards: a GPU's name, or the CPU and its threads."""
+    import torch
+
+    device = training_device(config)
+    if device.type == "cuda":
+        return f"one {torch.cuda.get_device_name(device)} GPU (torch {torch.__version__})"
+    return f"the CPU, {config.training.threads} threads (torch {torch.__version__})"
+
+
 @contextmanager
 def cpu_attention(encoder, device):
     """Plain attention while training on a CPU: in bf16 it ran faster than torch's fused attention kernel here
@@ -333,10 +343,11 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
     ).to(device)
     t = config.training
     draw_dropout_masks(model, t.dropout_masks, t.seed)
+    model.encoder.get_input_embeddings().weight.requires_grad_(not t.freeze_word_embeddings)
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     optimizer = adamw(
         [
-            {"params": model.encoder.parameters(), "lr": t.learning_rate},
+            {"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": t.learning_rate},
             {"params": heads, "lr": t.head_learning_rate},
         ],
         t.weight_decay,

@@ -25,7 +25,7 @@ from propscope.corpus.labels import Label
 from propscope.document import Article, Span
 from propscope.errors import InputError
 from propscope.metrics import SearchScorer
-from propscope.model.assembly import DELTA_FILE
+from propscope.model.assembly import VERIFIER_DELTA_FILE
 from propscope.model.calibration import Calibration, auroc, expected_calibration_error, fit_platt, span_outcomes
 from propscope.model.encoders import ENCODERS, encoder_folder
 from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
@@ -47,9 +47,10 @@ from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.card import CARD_FILE, ensemble_card, held_out_text, model_card
 from propscope.training.config import Config, VerifierConfig, with_overrides
+from propscope.training.delta import cut_to_rank, write_tagger_delta
 from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
-from propscope.training.loop import Corpus, cross_fitting_folds, load_corpus, train_network
+from propscope.training.loop import Corpus, cross_fitting_folds, device_description, load_corpus, train_network
 from propscope.training.verifier import verifier_for
 
 log = logging.getLogger(__name__)
@@ -305,14 +306,25 @@ def cross_fitted_models(
             "train_articles": len(fold.train),
             "held_out_ids": sorted(a.id for a in fold.dev),
         }
-        if not _trained_alike(_exported_meta(directory), meta):
+        exported = _exported_meta(directory)
+        if not _trained_alike(exported, meta):
             progress(f"fold {number}/{len(folds)}: training without its {len(fold.dev)} held-out articles")
             train_and_export(config, fold, directory, meta, progress, work / f"fold-{number}.verifier")
         else:
             progress(f"fold {number}/{len(folds)}: reusing {directory}")
-            write_meta(directory, meta)  # the reading settings (stride, window merging) may have changed
+            write_meta(
+                directory, _kept(exported, meta)
+            )  # the reading settings (stride, window merging) may have changed
         held_out.append((OnnxModel(directory), fold.dev))
     return held_out
+
+
+def _kept(exported: dict[str, Any] | None, meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` for a network that is kept: it also keeps saying where it was trained (updated in place, so the
+    model that ships says it too)."""
+    if exported and exported.get("trained_on"):
+        meta["trained_on"] = exported["trained_on"]
+    return meta
 
 
 def _exported_meta(directory: Path) -> dict[str, Any] | None:
@@ -338,7 +350,7 @@ def _trained_alike(
 
 
 def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
-    """What makes two networks the same: everything but the date, the model's name and folder, how it
+    """What makes two networks the same: everything but the date, the model's name and folder, where it trained, how it
     reads an article (inference stride, window merging), the precision it ships in (made from the fp32 export
     afterwards), and where and by whom its choices are made (a stand-in, or how many folds: a fold network's
     meta names its articles, and the networks that ship train on the whole pool whatever the folds), none of
@@ -352,16 +364,18 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
         "stride": None,
         "stand_in": None,
         "held_out_articles": None,
+        "trained_on": None,
         "verifier": _without_empty_tagger_spans(meta.get("verifier")),
         "config": config
         | {
             "data": data | {"folds": bool(data.get("folds"))},  # only whether a dev hold-out leaves the training
             "verifier": _without_empty_tagger_spans(config.get("verifier")),
-            "export": config.get("export", {})
+            "export": {"delta_rank": 0}
+            | config.get("export", {})
             | {"output": None, "name": None, "precision": None, "max_int8_f1_drop": None},
             # as trained before these settings existed
             "model": {"hidden_dropout": 0.1, "encoder": "all-MiniLM-L6-v2"} | config.get("model", {}) | reading,
-            "training": {"dropout_masks": "torch"} | config.get("training", {}),  # likewise
+            "training": {"dropout_masks": "torch", "freeze_word_embeddings": False} | config.get("training", {}),
         },
     }
 
@@ -404,6 +418,10 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
     if output.exists():
         shutil.rmtree(output)
     shutil.copytree(work / precision, output)  # the work folder keeps both exports for later study
+    if config.export.delta_rank:  # the tagger ships as what training changed; its tokenizer is the encoder's
+        write_tagger_delta(fp32 / ENCODER_FILE, output, config.model.encoder, config.export.delta_rank, precision)
+        for name in (ENCODER_FILE, TOKENIZER_FILE):
+            (output / name).unlink()
     # with a dev hold-out, calibration reads the shipped weights (int8 or fp16), not the fp32 export
     calibrate_and_document(output, held_out or encode_all([(load_model(output), corpus.dev)]), corpus, meta, progress)
     return output
@@ -414,9 +432,10 @@ def _train_or_keep(
 ) -> Path:
     """``work/fp32``: the networks ``meta`` describes, trained on ``corpus.train`` unless already there."""
     fp32 = work / "fp32"
-    if _trained_alike(_exported_meta(fp32), meta):
+    exported = _exported_meta(fp32)
+    if _trained_alike(exported, meta):
         progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
-        write_meta(fp32, meta)
+        write_meta(fp32, _kept(exported, meta))
     else:
         train_and_export(config, corpus, fp32, meta, progress, work / "verifier")
     return fp32
@@ -436,12 +455,15 @@ def train_and_export(
     the folder already holds is kept when only the verifier's settings changed: a new verifier recipe then
     costs minutes on a CPU, not the tagger's hour.
     """
-    keep_tagger = _trained_alike(_exported_meta(directory), meta, _tagger_identity)
+    exported = _exported_meta(directory)
+    keep_tagger = _trained_alike(exported, meta, _tagger_identity)
     # the networks train before the folder is touched: a run stopped meanwhile leaves the last export whole
     verifier = (
         verifier_for(config, corpus.train, corpus.labels, verifier_work, progress) if config.verifier.enabled else None
     )
     tagger = None if keep_tagger else train_network(config, corpus, progress)
+    if tagger is not None:
+        meta["trained_on"] = device_description(config)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / META_FILE).unlink(missing_ok=True)  # unfinished until it is written again
     (directory / VERIFIER_FILE).unlink(missing_ok=True)
@@ -449,10 +471,14 @@ def train_and_export(
         shutil.copyfile(verifier / VERIFIER_FILE, directory / VERIFIER_FILE)
     if tagger is None:
         progress(f"keeping the tagger in {directory}: only the verifier's settings changed")
-        write_meta(directory, meta)
+        write_meta(directory, _kept(exported, meta))
         return
     progress("exporting to ONNX")
     export_model(tagger, encoder_folder(config.model.encoder), directory, meta)
+    if config.export.delta_rank:
+        rank = config.export.delta_rank
+        lost = cut_to_rank(directory / ENCODER_FILE, config.model.encoder, rank)
+        progress(f"encoder cut to the installed one plus rank {rank} (at most {lost:.0%} of a change left out)")
 
 
 def _choose_precision(
@@ -744,9 +770,11 @@ def build_ensemble(
     else:
         raise InputError("an ensemble chooses its decoding on held-out articles: set [data] folds or dev_articles")
     output.mkdir(parents=True, exist_ok=True)
-    (output / DELTA_FILE).unlink(missing_ok=True)  # an earlier build's own verifier must not outlive its settings
+    (output / VERIFIER_DELTA_FILE).unlink(
+        missing_ok=True
+    )  # an earlier build's own verifier must not outlive its settings
     if shipped is not None:
-        shutil.copyfile(shipped / DELTA_FILE, output / DELTA_FILE)
+        shutil.copyfile(shipped / VERIFIER_DELTA_FILE, output / VERIFIER_DELTA_FILE)
     first = OnnxModel(members[0])
     meta: dict[str, Any] = {
         "name": output.name,

@@ -29,7 +29,7 @@ import numpy as np
 from propscope.corpus.labels import Label, group_by_article, read_labels
 from propscope.document import Article
 from propscope.errors import InputError
-from propscope.model.assembly import DELTA_FILE, TOKENIZER_FILE
+from propscope.model.assembly import TOKENIZER_FILE, VERIFIER_DELTA_FILE
 from propscope.model.encoders import encoder_folder
 from propscope.model.features import FEATURE_NAMES, ArticleSignals, line_bounds
 from propscope.model.verifier import VERIFIER_FILE, load_pair_tokenizer, pad_encodings, pair_text
@@ -235,7 +235,11 @@ def _network_for(
         progress(f"reusing the verifier in {directory}")
         return directory
     stamp.unlink(missing_ok=True)  # the folder is unfinished until a new stamp is written, last
-    for name in (VERIFIER_FILE, DELTA_FILE, TOKENIZER_FILE):  # a plain network must not outlive a delta, nor a delta it
+    for name in (
+        VERIFIER_FILE,
+        VERIFIER_DELTA_FILE,
+        TOKENIZER_FILE,
+    ):  # a plain network must not outlive a delta, nor a delta it
         (directory / name).unlink(missing_ok=True)
     network = train_verifier(config, articles, labels, progress)
     if config.verifier.adapter_rank:  # a delta over the installed encoder, which brings its tokenizer
@@ -274,7 +278,8 @@ def export_verifier(model, output: Path, precision: str) -> None:
     """``verifier.onnx`` in the given precision: pairs and surface features in, probabilities out."""
     import torch
 
-    from propscope.training.export import quantize_file, store_file_weights_as_fp16
+    from propscope.model.assembly import quantize_file
+    from propscope.training.export import store_file_weights_as_fp16
 
     output.mkdir(parents=True, exist_ok=True)
     ones = torch.ones((2, 8), dtype=torch.long)
