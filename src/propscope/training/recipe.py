@@ -415,13 +415,7 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
         precision=precision,
         validation={k: v.as_dict() for k, v in evaluations.items()},
     )
-    if output.exists():
-        shutil.rmtree(output)
-    shutil.copytree(work / precision, output)  # the work folder keeps both exports for later study
-    if config.export.delta_rank:  # the tagger ships as what training changed; its tokenizer is the encoder's
-        write_tagger_delta(fp32 / ENCODER_FILE, output, config.model.encoder, config.export.delta_rank, precision)
-        for name in (ENCODER_FILE, TOKENIZER_FILE):
-            (output / name).unlink()
+    _ship(config, work, precision)
     # with a dev hold-out, calibration reads the shipped weights (int8 or fp16), not the fp32 export
     calibrate_and_document(output, held_out or encode_all([(load_model(output), corpus.dev)]), corpus, meta, progress)
     return output
@@ -694,10 +688,22 @@ def _ship_pool_networks(
     write_meta(fp32, meta)
     precision, _ = _choose_precision(config, replace(corpus, validation=[]), work, progress)
     meta["precision"] = precision
+    return _ship(config, work, precision)
+
+
+def _ship(config: Config, work: Path, precision: str) -> Path:
+    """The model folder: the export in the precision that ships (the work folder keeps every export for later
+    study), with the tagger as a delta over its installed encoder where ``export.delta_rank`` asks (its tokenizer
+    is then the encoder's)."""
     output = Path(config.export.output)
     if output.exists():
         shutil.rmtree(output)
     shutil.copytree(work / precision, output)
+    if config.export.delta_rank:
+        rank = config.export.delta_rank
+        write_tagger_delta(work / "fp32" / ENCODER_FILE, output, config.model.encoder, rank, precision)
+        for name in (ENCODER_FILE, TOKENIZER_FILE):
+            (output / name).unlink()
     return output
 
 
