@@ -17,8 +17,9 @@ trains a verifier on.
 its meta.json is read);
 `--fold K` trains and reads fold K alone (no score ranking: it calibrates each fold on the others);
 `--precision int8` reads with each fold tagger's encoder quantized as the shipped tagger's is (in
-`WORK/int8/fold-K`); `--across-folds` also chooses the decoding on each fold alone and scores it on the other
-folds, against the one read with: does a choice made on some unseen articles carry over to others?
+`WORK/int8-folds/fold-K`, as `propscope train` reads them for an int8 model); `--across-folds` also chooses the
+decoding on each fold alone and scores it on the other folds, against the one read with: does a choice made on
+some unseen articles carry over to others?
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ from pathlib import Path
 
 from propscope.corpus.labels import Label, write_labels
 from propscope.errors import ModelError
-from propscope.model.inference import Decoding, OnnxModel, read_decoding
+from propscope.model.inference import Decoding, read_decoding
 from propscope.pipeline.analyzer import model_directory
 from propscope.training.config import load_config, with_overrides
-from propscope.training.export import quantize_model
 from propscope.training.loop import load_corpus
 from propscope.training.recipe import (
     choose_decoding,
@@ -42,6 +42,7 @@ from propscope.training.recipe import (
     fold_figures,
     held_out_figures,
     outcomes,
+    quantized_folds,
     work_folder,
 )
 
@@ -73,7 +74,7 @@ def main() -> None:
         raise SystemExit(f"--fold must be between 1 and {config.data.folds}")
     held_out = cross_fitted_models(config, corpus, work_folder(config), logging.info, only=args.fold)
     if args.precision == "int8":
-        held_out = [(quantized(model.directory, work_folder(config) / "int8"), part) for model, part in held_out]
+        held_out = quantized_folds(held_out, work_folder(config))
     if args.naming == "tagger":
         for model, _ in held_out:
             model.verifier = None
@@ -113,12 +114,6 @@ def main() -> None:
         record |= {"precision": args.precision, "reading_of": args.reading_of, "across_folds": across}
         record |= {"figures": figures, "folds": folds, "scores": ranking}
         args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-
-
-def quantized(directory: Path, parent: Path) -> OnnxModel:
-    """The fold model with its encoder in int8 per channel, as the shipped tagger's (written to ``parent``)."""
-    quantize_model(directory, parent / directory.name)
-    return OnnxModel(parent / directory.name)
 
 
 def across_folds(encoded, read: Decoding, labels: dict[str, list[Label]]) -> list[dict]:

@@ -18,12 +18,13 @@ import shutil
 from pathlib import Path
 
 import onnx
-from cross_fit import quantized
 
 from propscope.model.assembly import fill_in
 from propscope.model.encoders import encoder_folder, read_safetensors
+from propscope.model.inference import OnnxModel
 from propscope.training.config import load_config, with_overrides
 from propscope.training.delta import fine_tuned_delta
+from propscope.training.export import quantize_model
 from propscope.training.loop import load_corpus
 from propscope.training.recipe import choose_decoding, encode_all, held_out_figures
 
@@ -54,7 +55,8 @@ def main() -> None:
             size, lost = f"{graph.ByteSize() / 1e6:.1f} MB", f"{worst:.2f}"
             fill_in(graph, record, base, str(args.fold))
             onnx.save(graph, str(folder / "encoder.onnx"))
-        model = quantized(folder, work / "int8" / f"rank-{rank}")
+        quantize_model(folder, work / "int8" / f"rank-{rank}")
+        model = OnnxModel(work / "int8" / f"rank-{rank}")
         model.verifier = None
         encoded = encode_all([(model, held_out)])
         figures = held_out_figures(encoded, choose_decoding(encoded, corpus.labels), corpus.labels)
