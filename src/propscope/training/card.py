@@ -176,8 +176,8 @@ def _held_out_name(meta: dict[str, Any]) -> str:
 def _held_out_networks(meta: dict[str, Any]) -> str:
     if "chosen_on" in meta:
         return "tagger + training-split verifier"
-    folds = meta["config"]["data"].get("folds", 0)
-    return f"{folds} fold networks (fp32)" if folds else "fp32"
+    folds, precision = meta["config"]["data"].get("folds", 0), meta.get("held_out_precision", "fp32")
+    return f"{folds} fold networks ({precision})" if folds else "fp32"
 
 
 def held_out_text(meta: dict[str, Any]) -> str:

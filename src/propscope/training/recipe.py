@@ -376,6 +376,7 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
         "stride": None,
         "stand_in": None,
         "held_out_articles": None,
+        "held_out_precision": None,
         "trained_on": None,
         "verifier": _without_empty_tagger_spans(meta.get("verifier")),
         "config": config
@@ -413,11 +414,13 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
     output, work = Path(config.export.output), work_folder(config)
     fp32 = work / "fp32"
     folds = cross_fitted_models(config, corpus, work, progress) if config.data.folds else []
-    held_out = encode_all(quantized_folds(folds, work) if config.export.precision == "int8" else folds)
+    in_int8 = bool(folds) and config.export.precision == "int8"
+    held_out = encode_all(quantized_folds(folds, work) if in_int8 else folds)
     meta = _base_meta(config) | {
         "train_articles": len(corpus.train),
         "dev_articles": len(corpus.dev),
         "held_out_articles": len(held_out) or len(corpus.dev),
+        "held_out_precision": "int8" if in_int8 else "fp32",
     }
     _train_or_keep(config, corpus, work, meta, progress)
     chosen_on = held_out or encode_all([(OnnxModel(fp32), corpus.dev)])
