@@ -79,3 +79,10 @@ def test_a_delta_rank_is_not_negative(tmp_path: Path):
     path.write_text("[export]\ndelta_rank = -1\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"\[export\] delta_rank must be 0 \(the tagger ships whole\) or more, got -1"):
         load_config(path)
+
+
+def test_a_delta_is_assembled_in_int8(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text('[export]\ndelta_rank = 8\nprecision = "fp16-weights"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"\[export\] delta_rank needs precision = \"int8\".*got 'fp16-weights'"):
+        load_config(path)

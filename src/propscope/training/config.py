@@ -149,6 +149,11 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
         raise InputError(
             f"{source}: [export] delta_rank must be 0 (the tagger ships whole) or more, got {section.delta_rank}"
         )
+    if isinstance(section, ExportConfig) and section.delta_rank and section.precision != "int8":
+        raise InputError(
+            f'{source}: [export] delta_rank needs precision = "int8" (a delta is assembled in int8), '
+            f"got {section.precision!r}"
+        )
     if isinstance(section, VerifierConfig) and section.adapter_rank < 0:
         raise InputError(f"{source}: [verifier] adapter_rank must be 0 (none) or more, got {section.adapter_rank}")
     if isinstance(section, VerifierConfig) and (section.networks < 1 or section.networks > 1 and section.adapter_rank):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -156,7 +157,9 @@ def cut_to_rank(exported: Path, encoder_name: str, rank: int) -> float:
     graph = onnx.load(str(exported))
     record, lost = fine_tuned_delta(graph, encoder_name, rank, "fp32")
     fill_in(graph, record, read_safetensors(encoder_folder(encoder_name) / "model.safetensors"), str(exported))
-    onnx.save(graph, str(exported))
+    partial = exported.with_name(f".{exported.name}.cut")
+    onnx.save(graph, str(partial))
+    os.replace(partial, exported)  # a run stopped meanwhile leaves the export as it was
     return lost
 
 
