@@ -416,6 +416,11 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     trained_on_all = train(pooled, progress=lambda line: None)
     with pytest.raises(InputError, match="training split alone"):
         add_verifier(config, trained_on_all, progress=lambda line: None)
+    as_delta = tmp_path / "as-delta"
+    as_delta.mkdir()
+    (as_delta / "encoder.delta.onnx").write_bytes(b"")
+    with pytest.raises(InputError, match="a tagger shipped as a delta takes no verifier here"):
+        add_verifier(config, as_delta, progress=lambda line: None)
     directory = add_verifier(config, tagger, progress=lambda line: None, command="propscope train --tagger x")
     assert (directory / "encoder.onnx").read_bytes() == (tagger / "encoder.onnx").read_bytes()
     meta = json.loads((directory / "meta.json").read_text("utf-8"))

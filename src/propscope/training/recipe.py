@@ -25,7 +25,7 @@ from propscope.corpus.labels import Label
 from propscope.document import Article, Span
 from propscope.errors import InputError
 from propscope.metrics import SearchScorer
-from propscope.model.assembly import VERIFIER_DELTA_FILE
+from propscope.model.assembly import ENCODER_DELTA_FILE, VERIFIER_DELTA_FILE
 from propscope.model.calibration import Calibration, auroc, expected_calibration_error, fit_platt, span_outcomes
 from propscope.model.encoders import ENCODERS, encoder_folder
 from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
@@ -577,6 +577,8 @@ def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] =
     and no tagger, which is what a CPU affords where retraining the taggers fold by fold does not.
     """
     _require_plain_verifier(config)
+    if (tagger / ENCODER_DELTA_FILE).exists():  # a model folder's verifier reads the tagger's tokenizer, beside it
+        raise InputError(f"{tagger}: a tagger shipped as a delta takes no verifier here; give its .work/fp32 export")
     base = OnnxModel(tagger)
     _require_training_split(base.meta, tagger, "the tagger")
     corpus, split, work = _pool_and_split(config)
