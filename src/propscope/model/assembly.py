@@ -59,10 +59,11 @@ def is_assembled(delta: Path) -> bool:
 def assemble(delta: Path) -> Path:
     """The assembled folder for ``delta``, built first where the cache lacks it."""
     target = assembled_folder(delta)
-    if is_assembled(delta):
+    network = target / assembled_file(delta)  # the delta is read and hashed once per call
+    if network.exists():
         return target
     with locked(target.parent / f"{target.name}.lock"):
-        if not is_assembled(delta):
+        if not network.exists():
             log.warning("assembling %s over its installed encoder into %s (once; about a minute)", delta, target)
             _build(delta, target)
     return target
