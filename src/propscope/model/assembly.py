@@ -95,7 +95,7 @@ def _onnx():
     try:
         import onnx
     except ImportError:
-        raise ModelError("assembling a model delta needs the onnx package: pip install onnx") from None
+        raise ModelError("assembling a model delta needs the onnx package: pip install 'propscope[accurate]'") from None
     return onnx
 
 
