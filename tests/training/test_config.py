@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,15 @@ def test_shipped_config_loads():
     assert config.model.window_tokens <= 512
 
 
-def test_the_accurate_config_ships_its_mpnet_tagger_as_a_delta():
+def test_the_accurate_config_ships_its_mpnet_tagger_as_a_delta_naming_with_the_defaults_verifier():
     config = load_config(REPO / "configs" / "accurate.toml")
+    default = load_config(REPO / "configs" / "default.toml")
     assert config.model.encoder == "all-mpnet-base-v2" and config.export.name == "accurate"
-    assert config.export.delta_rank > 0 and config.export.precision == "int8" and not config.verifier.enabled
+    assert config.export.delta_rank > 0 and config.export.precision == "int8"
+    assert config.export.verifier_from == "default" and 0 < config.verifier.tagger_weight < 1
+    # the verifier it names techniques with is the one the default trains: the same settings, seed and articles
+    assert replace(config.verifier, tagger_weight=0.0) == replace(default.verifier, tagger_weight=0.0)
+    assert (config.training.seed, config.data) == (default.training.seed, default.data)
 
 
 def test_overrides_are_typed_and_checked():
@@ -47,6 +53,7 @@ def test_overrides_are_typed_and_checked():
         ("[data]\nfolds = -2\n", r"\[data\] folds must be 0 .* or at least 2"),
         ("[verifier]\nnetworks = 0\n", r"\[verifier\] networks must be at least 1, and 1 with adapters"),
         ("[verifier]\nnetworks = 2\nadapter_rank = 4\n", r"\[verifier\] networks must be at least 1, and 1 with"),
+        ("[verifier]\ntagger_weight = 1.5\n", r"\[verifier\] tagger_weight must be from 0 to 1, got 1.5"),
         ("[export]\ndelta_rank = -1\n", r"\[export\] delta_rank must be 0 \(the tagger ships whole\) or more, got -1"),
         (
             '[export]\ndelta_rank = 8\nprecision = "fp16-weights"\n',

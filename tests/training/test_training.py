@@ -399,6 +399,48 @@ def test_averaged_verifier_networks_train_with_successive_seeds_and_are_reused_o
     assert not (averaged / "verifier.onnx").exists()  # no earlier average left beside the network in use
 
 
+def test_a_model_names_techniques_with_another_models_verifier_and_its_own_head(
+    tiny_corpus: Path, tmp_path: Path, tiny_installed_encoder: str
+):
+    from propscope.model.verifier import Verifier, blend_naming
+
+    source = train(verifier_config(tiny_corpus, tmp_path / "a" / "source"), progress=lambda line: None)
+    base = verifier_config(tiny_corpus, tmp_path / "b" / "model")
+    config = replace(
+        base,
+        model=replace(base.model, encoder=tiny_installed_encoder),  # an MPNet tagger beside the MiniLM verifier
+        verifier=replace(base.verifier, tagger_weight=0.5),
+        export=replace(base.export, verifier_from=str(source)),
+    )
+    with pytest.raises(InputError, match="was not trained with this configuration's"):  # before any training
+        train(replace(config, verifier=replace(config.verifier, epochs=2)), progress=lambda line: None)
+    directory = train(config, progress=lambda line: None)
+
+    # fold networks carry their own verifier, with its tokenizer beside the tagger's
+    fold = tmp_path / "b" / "model.work" / "fold-1"
+    assert (fold / "verifier-tokenizer.json").read_bytes() == (source / "tokenizer.json").read_bytes()
+    assert (fold / "tokenizer.json").read_bytes() != (source / "tokenizer.json").read_bytes()
+    # the model that ships names the source's verifier instead of a copy, and blends its head in
+    assert not (directory / "verifier.onnx").exists()
+    meta = json.loads((directory / "meta.json").read_text("utf-8"))
+    assert meta["verifier_from"] == "../../a/source" and meta["verifier"]["tagger_weight"] == 0.5
+    model = load_model(directory)
+    text = "Title\n\nThe reckless council approved a shameful plan.\n"
+    spans = [(7, 19), (20, 27)]
+    encoded = model.encode(text)
+    verifier = Verifier(source, source / "tokenizer.json", 32).probabilities(text, spans)
+    expected = blend_naming(model.head_probabilities(encoded, spans), verifier, 0.5)
+    np.testing.assert_allclose(model.classify(encoded, spans), expected, atol=1e-6)
+    assert not np.allclose(expected, verifier, atol=1e-3)  # the head moved the verifier's reading
+    card = (directory / "MODEL_CARD.md").read_text("utf-8")
+    assert "so not shipped twice" in card and "which weighs 0.5" in card
+
+    with (source / "verifier.onnx").open("ab") as network:
+        network.write(b"retrained")
+    with pytest.raises(ModelError, match="changed since this model was built"):
+        load_model(directory)
+
+
 def train_tiny_tagger(corpus: Path, folder: Path) -> Path:
     """A tagger without a verifier, trained on the tiny corpus's training split, in ``folder``/tagger."""
     folder.mkdir()

@@ -31,6 +31,8 @@ DELTA_KEY = "propscope.delta"
 SMALLEST_BASE_TENSOR = 1024  # smaller tensors (layer norms, biases) stay in the delta whole
 VERIFIER_FILE = "verifier.onnx"  # a whole verifier, shipped or assembled
 TOKENIZER_FILE = "tokenizer.json"
+# a verifier on another encoder than the tagger's reads its own tokenizer, beside the tagger's
+VERIFIER_TOKENIZER_FILE = "verifier-tokenizer.json"
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from propscope.model.inference import (
     OnnxModel,
     decode_spans,
 )
-from propscope.model.verifier import find_verifier
+from propscope.model.verifier import blend_naming, find_verifier
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,16 @@ class EnsembleModel:
 
     def classify(self, encoded: EnsembleEncoded, spans: list[tuple[int, int]]) -> np.ndarray:
         """The members' technique probabilities averaged; where some members have a verifier, theirs alone
-        (a verifier's leave room for "no technique", the tagger head's do not: they do not average into either)."""
-        if self.verifier is not None:
-            return self.verifier.probabilities(encoded.text, spans)
+        (a verifier's leave room for "no technique", the tagger head's do not: they do not average into either).
+        The ensemble's own verifier names them with the members' heads averaged in its ``tagger_weight``."""
         pairs = list(zip(self.members, encoded.members, strict=True))
+        if self.verifier is not None:
+            named = self.verifier.probabilities(encoded.text, spans)
+            weight = float(self.meta.get("verifier", {}).get("tagger_weight", 0.0))
+            if not weight or not spans:
+                return named
+            head = np.mean([m.head_probabilities(e, spans) for m, e in pairs], axis=0)
+            return blend_naming(head, named, weight)
         namers = [(m, e) for m, e in pairs if m.multi_label] or pairs
         return np.mean([m.classify(e, spans) for m, e in namers], axis=0)
 

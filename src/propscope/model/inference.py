@@ -20,7 +20,7 @@ from propscope.errors import ModelError
 from propscope.model.assembly import ENCODER_DELTA_FILE, TOKENIZER_FILE, assemble
 from propscope.model.calibration import Calibration
 from propscope.model.features import ArticleSignals
-from propscope.model.verifier import find_verifier
+from propscope.model.verifier import blend_naming, find_verifier
 from propscope.model.windows import (
     O,
     Tokens,
@@ -292,12 +292,23 @@ class OnnxModel:
     def detect(self, encoded: EncodedText) -> list[DetectedSpan]:
         return decode_spans(encoded, self.decoding)
 
+    @property
+    def tagger_weight(self) -> float:
+        """The tagger head's share where the verifier names techniques (``blend_naming``)."""
+        return float(self.meta.get("verifier", {}).get("tagger_weight", 0.0))
+
     def classify(self, encoded: EncodedText, spans: list[tuple[int, int]]) -> np.ndarray:
         """Technique probabilities, one row per character span, columns in ``self.techniques`` order."""
         if not spans:
             return np.zeros((0, len(self.techniques)), dtype=np.float32)
-        if self.verifier is not None:
-            return self.verifier.probabilities(encoded.text, spans)
+        if self.verifier is None:
+            return self.head_probabilities(encoded, spans)
+        named = self.verifier.probabilities(encoded.text, spans)
+        weight = self.tagger_weight
+        return blend_naming(self.head_probabilities(encoded, spans), named, weight) if weight else named
+
+    def head_probabilities(self, encoded: EncodedText, spans: list[tuple[int, int]]) -> np.ndarray:
+        """The tagger's own technique head on each span (its windows' pooled states): techniques only, no "none"."""
         signals = ArticleSignals(encoded.text)
         rows = []
         owners: list[tuple[int, float]] = []  # (span, vote) of every row

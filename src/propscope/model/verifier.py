@@ -8,12 +8,20 @@ candidate spans that are none.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 
-from propscope.model.assembly import TOKENIZER_FILE, VERIFIER_DELTA_FILE, VERIFIER_FILE, assemble
+from propscope.errors import ModelError
+from propscope.model.assembly import (
+    TOKENIZER_FILE,
+    VERIFIER_DELTA_FILE,
+    VERIFIER_FILE,
+    VERIFIER_TOKENIZER_FILE,
+    assemble,
+)
 from propscope.model.features import ArticleSignals, line_bounds
 
 CONTEXT_CHARS = 400  # of the line on either side of the span: the tokenizer truncates further
@@ -88,11 +96,45 @@ class Verifier:
         return rows
 
 
+def blend_naming(head: np.ndarray, verifier: np.ndarray, weight: float) -> np.ndarray:
+    """Techniques named by the verifier and the tagger's head together: ``weight`` of the head's distribution and the
+    rest of the verifier's shares among techniques, scaled back to what the verifier gives techniques in all, so its
+    "no technique" share stays its own. The two read a passage differently (the span and its line against the
+    passage among 250 word pieces), and averaged they named better than either (bench/RESULTS.md)."""
+    named = verifier.sum(axis=1, keepdims=True)
+    shares = verifier / np.maximum(named, np.finfo(np.float32).tiny)
+    return ((1.0 - weight) * shares + weight * head) * named
+
+
+def verifier_digest(directory: Path) -> str:
+    """Identifies a verifier network a model names techniques with from another folder (``verifier_from``)."""
+    try:
+        return hashlib.sha256((directory / VERIFIER_FILE).read_bytes()).hexdigest()[:16]
+    except OSError as err:
+        raise ModelError(f"{directory}: no verifier to name techniques with ({err})") from None
+
+
+def shared_verifier_folder(directory: Path, meta: dict) -> Path:
+    """The folder whose verifier a model names techniques with (``meta["verifier_from"]``, relative to the model's),
+    checked to be the network its choices were made for."""
+    folder = (directory / meta["verifier_from"]).resolve()
+    if verifier_digest(folder) != meta.get("verifier_digest"):
+        raise ModelError(
+            f"{directory}: the verifier in {folder} changed since this model was built; retrain it or restore that one"
+        )
+    return folder
+
+
 def find_verifier(directory: Path, meta: dict, threads: int | None = None) -> Verifier | None:
-    """The verifier a model folder holds, if any: ``verifier.onnx`` reading the folder's tokenizer, or a delta
-    over an installed encoder, assembled on first use, with that encoder's tokenizer."""
+    """The verifier a model names techniques with, if any: ``verifier.onnx`` in its folder (or in the folder its
+    meta.json names) reading the tokenizer beside it (its own where its encoder is not the tagger's), or a delta over
+    an installed encoder, assembled on first use, with that encoder's tokenizer."""
+    if meta.get("verifier_from"):
+        directory = shared_verifier_folder(directory, meta)
     if (directory / VERIFIER_FILE).exists():
-        return Verifier(directory, directory / TOKENIZER_FILE, meta["verifier"]["max_tokens"], threads)
+        own = directory / VERIFIER_TOKENIZER_FILE
+        tokenizer = own if own.exists() else directory / TOKENIZER_FILE
+        return Verifier(directory, tokenizer, meta["verifier"]["max_tokens"], threads)
     if (directory / VERIFIER_DELTA_FILE).exists():
         folder = assemble(directory / VERIFIER_DELTA_FILE)
         return Verifier(folder, folder / TOKENIZER_FILE, meta["verifier"]["max_tokens"], threads)

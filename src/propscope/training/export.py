@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from propscope.model.assembly import quantize_file
+from propscope.model.assembly import VERIFIER_TOKENIZER_FILE, quantize_file
 from propscope.model.inference import CLASSIFIER_FILE, ENCODER_FILE, META_FILE, TOKENIZER_FILE
 from propscope.model.verifier import VERIFIER_FILE
 
@@ -70,9 +70,10 @@ def quantize_model(source: Path, target: Path) -> None:
 def _copy_beside_encoder(source: Path, target: Path) -> None:
     """Every file of a model folder but the encoder (the verifier keeps the precision it was exported in)."""
     target.mkdir(parents=True, exist_ok=True)
-    (target / VERIFIER_FILE).unlink(missing_ok=True)  # an earlier export's must not outlive its model
-    for name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE, VERIFIER_FILE):
-        if name != VERIFIER_FILE or (source / name).exists():
+    for name in (VERIFIER_FILE, VERIFIER_TOKENIZER_FILE):  # an earlier export's must not outlive its model
+        (target / name).unlink(missing_ok=True)
+    for name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE, VERIFIER_FILE, VERIFIER_TOKENIZER_FILE):
+        if name in (CLASSIFIER_FILE, TOKENIZER_FILE, META_FILE) or (source / name).exists():
             shutil.copyfile(source / name, target / name)
 
 

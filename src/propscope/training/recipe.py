@@ -25,7 +25,7 @@ from propscope.corpus.labels import Label
 from propscope.document import Article, Span
 from propscope.errors import InputError
 from propscope.metrics import SearchScorer
-from propscope.model.assembly import ENCODER_DELTA_FILE, VERIFIER_DELTA_FILE
+from propscope.model.assembly import ENCODER_DELTA_FILE, VERIFIER_DELTA_FILE, VERIFIER_TOKENIZER_FILE
 from propscope.model.calibration import Calibration, auroc, expected_calibration_error, fit_platt, span_outcomes
 from propscope.model.encoders import ENCODERS, encoder_folder
 from propscope.model.ensemble import EnsembleModel, Model, load_model, member_digest
@@ -42,8 +42,8 @@ from propscope.model.inference import (
     decode_spans,
     name_spans,
 )
-from propscope.model.verifier import VERIFIER_FILE
-from propscope.pipeline.analyzer import Analyzer
+from propscope.model.verifier import VERIFIER_FILE, verifier_digest
+from propscope.pipeline.analyzer import Analyzer, model_directory
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.card import CARD_FILE, ensemble_card, held_out_text, model_card
 from propscope.training.config import Config, VerifierConfig, with_overrides
@@ -378,12 +378,12 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
         "held_out_articles": None,
         "held_out_precision": None,
         "trained_on": None,
-        "verifier": _without_empty_tagger_spans(meta.get("verifier")),
+        "verifier": _verifier_identity(meta.get("verifier")),
         "config": config
         | {
             "data": data | {"folds": bool(data.get("folds"))},  # only whether a dev hold-out leaves the training
-            "verifier": _without_empty_tagger_spans(config.get("verifier")),
-            "export": {"delta_rank": 0}
+            "verifier": _verifier_identity(config.get("verifier")),
+            "export": {"delta_rank": 0, "verifier_from": ""}
             | config.get("export", {})
             | {"output": None, "name": None, "precision": None, "max_int8_f1_drop": None},
             # as trained before these settings existed
@@ -393,23 +393,26 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _without_empty_tagger_spans(settings: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Verifier settings as before ``tagger_spans`` existed where it is unset, so earlier exports still match."""
-    if settings is None or settings.get("tagger_spans"):
-        return settings
-    return {key: value for key, value in settings.items() if key != "tagger_spans"}
+def _verifier_identity(settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Verifier settings as far as its networks go: without ``tagger_weight`` (how the model reads them), and as before
+    ``tagger_spans`` existed where it is unset, so earlier exports still match."""
+    if settings is None:
+        return None
+    unset = () if settings.get("tagger_spans") else ("tagger_spans",)
+    return {key: value for key, value in settings.items() if key not in ("tagger_weight", *unset)}
 
 
 def _tagger_identity(meta: dict[str, Any]) -> dict[str, Any]:
     """What the tagger's training depends on: the training identity without the verifier's settings."""
     identity = _training_identity(meta)
-    export = identity["config"]["export"] | {"verifier_precision": None}
+    export = identity["config"]["export"] | {"verifier_precision": None, "verifier_from": None}
     return identity | {"verifier": None, "config": identity["config"] | {"verifier": None, "export": export}}
 
 
 def train(config: Config, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
     """``command``: the command line that asked for this model, recorded in its card so it can be rerun."""
     _require_plain_verifier(config)
+    _verifier_source(config)
     corpus = load_corpus(config)
     output, work = Path(config.export.output), work_folder(config)
     fp32 = work / "fp32"
@@ -431,7 +434,7 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
         precision=precision,
         validation={k: v.as_dict() for k, v in evaluations.items()},
     )
-    _ship(config, work, precision)
+    meta.update(_ship(config, work, precision))
     # with a dev hold-out, calibration reads the shipped weights (int8 or fp16), not the fp32 export
     calibrate_and_document(output, held_out or encode_all([(load_model(output), corpus.dev)]), corpus, meta, progress)
     return output
@@ -447,7 +450,8 @@ def _train_or_keep(
         progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
         write_meta(fp32, _kept(exported, meta))
     else:
-        train_and_export(config, corpus, fp32, meta, progress, work / "verifier")
+        verifier_work = None if config.export.verifier_from else work / "verifier"  # names another model's
+        train_and_export(config, corpus, fp32, meta, progress, verifier_work)
     return fp32
 
 
@@ -457,11 +461,12 @@ def train_and_export(
     directory: Path,
     meta: dict[str, Any],
     progress: Callable[[str], None],
-    verifier_work: Path,
+    verifier_work: Path | None,
 ) -> None:
     """Train the networks on ``corpus.train`` and write the model folder, meta.json last (a finished export).
 
-    The verifier trains in ``verifier_work`` (reused there when trained alike, see ``verifier_for``), and a tagger
+    The verifier trains in ``verifier_work`` (reused there when trained alike, see ``verifier_for``; None: the model
+    names techniques with another model's verifier, ``export.verifier_from``), and a tagger
     the folder already holds is kept when only the verifier's settings changed: a new verifier recipe then
     costs minutes on a CPU, not the tagger's hour.
     """
@@ -469,16 +474,16 @@ def train_and_export(
     keep_tagger = _trained_alike(exported, meta, _tagger_identity)
     # the networks train before the folder is touched: a run stopped meanwhile leaves the last export whole
     verifier = (
-        verifier_for(config, corpus.train, corpus.labels, verifier_work, progress) if config.verifier.enabled else None
+        verifier_for(config, corpus.train, corpus.labels, verifier_work, progress)
+        if config.verifier.enabled and verifier_work is not None
+        else None
     )
     tagger = None if keep_tagger else train_network(config, corpus, progress)
     if tagger is not None:
         meta["trained_on"] = device_description(config)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / META_FILE).unlink(missing_ok=True)  # unfinished until it is written again
-    (directory / VERIFIER_FILE).unlink(missing_ok=True)
-    if verifier is not None:
-        shutil.copyfile(verifier / VERIFIER_FILE, directory / VERIFIER_FILE)
+    _copy_verifier(config, verifier, directory)
     if tagger is None:
         progress(f"keeping the tagger in {directory}: only the verifier's settings changed")
         write_meta(directory, _kept(exported, meta))
@@ -491,6 +496,17 @@ def train_and_export(
         lost = cut_to_rank(directory / ENCODER_FILE, config.model.encoder, rank)
         write_meta(directory, meta)
         progress(f"encoder cut to the installed one plus rank {rank} (at most {lost:.0%} of a change left out)")
+
+
+def _copy_verifier(config: Config, verifier: Path | None, directory: Path) -> None:
+    """The verifier into a model folder (none: an earlier one removed), with its tokenizer where its encoder is not
+    the tagger's."""
+    for name in (VERIFIER_FILE, VERIFIER_TOKENIZER_FILE):
+        (directory / name).unlink(missing_ok=True)
+    if verifier is not None:
+        shutil.copyfile(verifier / VERIFIER_FILE, directory / VERIFIER_FILE)
+        if config.verifier.encoder != config.model.encoder:
+            shutil.copyfile(verifier / TOKENIZER_FILE, directory / VERIFIER_TOKENIZER_FILE)
 
 
 def _choose_precision(
@@ -535,11 +551,16 @@ def _require_training_split(meta: dict[str, Any], folder: Path, role: str) -> No
 
 
 def _require_plain_verifier(config: Config) -> None:
-    """A model folder's verifier reads the tagger's tokenizer and ships whole beside it."""
-    if config.verifier.enabled and (config.verifier.encoder != config.model.encoder or config.verifier.adapter_rank):
+    """A model folder's verifier ships whole beside the tagger (with its own tokenizer where its encoder is another),
+    and only a verifier weighs the tagger's head in or can come from another model."""
+    if config.verifier.enabled and config.verifier.adapter_rank:
         raise InputError(
-            f"a model folder's verifier uses the tagger's encoder ({config.model.encoder}) without adapters; a "
-            "verifier on another encoder, shipped as a delta, is an ensemble's own: propscope ensemble ... --verifier"
+            "a model folder's verifier is fine-tuned whole (adapter_rank = 0); one with adapters, shipped as a delta, "
+            "is an ensemble's own: propscope ensemble ... --verifier"
+        )
+    if not config.verifier.enabled and (config.verifier.tagger_weight or config.export.verifier_from):
+        raise InputError(
+            "[verifier] tagger_weight and [export] verifier_from weigh and name a verifier: set [verifier] enabled"
         )
 
 
@@ -603,7 +624,7 @@ def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] =
         directory.mkdir(parents=True, exist_ok=True)
         for name in TAGGER_FILES:
             shutil.copyfile(tagger / name, directory / name)
-        shutil.copyfile(verifier / VERIFIER_FILE, directory / VERIFIER_FILE)
+        _copy_verifier(config, verifier, directory)
         write_meta(directory, meta)
     held_out = encode_all([(OnnxModel(chooser), split.validation)])
     meta.update(_choose_reading(held_out, split.labels, progress))
@@ -660,6 +681,7 @@ def train_reading_as(
     (``data.extra_folders``) without moving how it reads them.
     """
     _require_plain_verifier(config)
+    _verifier_source(config)
     source = _exported_meta(model)
     if source is None or "decoding" not in source:
         raise InputError(f"{model}: not a trained model folder (no meta.json with a decoding)")
@@ -708,13 +730,14 @@ def _ship_pool_networks(
     write_meta(fp32, meta)
     precision, _ = _choose_precision(config, replace(corpus, validation=[]), work, progress)
     meta["precision"] = precision
-    return _ship(config, work, precision)
+    meta.update(_ship(config, work, precision))
+    return Path(config.export.output)
 
 
-def _ship(config: Config, work: Path, precision: str) -> Path:
+def _ship(config: Config, work: Path, precision: str) -> dict[str, Any]:
     """The model folder: the export in the precision that ships (the work folder keeps every export for later
     study), with the tagger as a delta over its installed encoder where ``export.delta_rank`` asks (its tokenizer
-    is then the encoder's)."""
+    is then the encoder's); what meta.json must add (where its verifier is another model's)."""
     output = Path(config.export.output)
     if output.exists():
         shutil.rmtree(output)
@@ -724,7 +747,39 @@ def _ship(config: Config, work: Path, precision: str) -> Path:
         write_tagger_delta(work / "fp32" / ENCODER_FILE, output, config.model.encoder, rank, precision)
         for name in (ENCODER_FILE, TOKENIZER_FILE):
             (output / name).unlink()
-    return output
+    return _shared_verifier(config, output)
+
+
+def _shared_verifier(config: Config, output: Path) -> dict[str, Any]:
+    """Where ``export.verifier_from`` names a model, the meta.json keys that point the model folder at its verifier."""
+    folder = _verifier_source(config)
+    if folder is None:
+        return {}
+    relative = os.path.relpath(folder.resolve(), output.resolve())
+    return {"verifier_from": relative, "verifier_digest": verifier_digest(folder)}
+
+
+def _verifier_source(config: Config) -> Path | None:
+    """The model folder ``export.verifier_from`` names, checked to hold the verifier this configuration would train:
+    the same [verifier] settings, the same seeds and the same articles (a verifier trained twice alike differs only
+    by the noise of its training). Checked before training too, so a mismatch costs no hours."""
+    if not config.export.verifier_from:
+        return None
+    folder = model_directory(config.export.verifier_from)
+    source = _exported_meta(folder) or {}
+    theirs = _verifier_identity(source.get("verifier"))
+    ours = _verifier_identity(asdict(config.verifier))
+    trained = source.get("config", {})
+    same_seed = trained.get("training", {}).get("seed") == config.training.seed
+    articles = ("ptc_dir", "train_ids", "validation_ids", "pool", "extra_folders")  # what the pool is made of
+    same_data = all(trained.get("data", {}).get(key) == getattr(config.data, key) for key in articles)
+    if theirs is None or theirs != ours or not same_seed or not same_data:
+        raise InputError(
+            f"{folder}: its verifier was not trained with this configuration's [verifier] settings, training seed and "
+            'data; name a model whose verifier was, or train one ([export] verifier_from = "")'
+        )
+    verifier_digest(folder)  # it must hold the network itself
+    return folder
 
 
 def calibrate_and_document(

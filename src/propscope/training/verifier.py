@@ -259,6 +259,7 @@ def network_identity(config: Config, articles: list[Article], labels: dict[str, 
     settings = asdict(config.verifier)
     del settings["networks"]  # how many are averaged does not change how one trains
     del settings["tagger_spans"]  # its name; what it holds for these articles is stamped below
+    del settings["tagger_weight"]  # how a model reads the verifier beside its tagger
     identity = {"verifier": settings, "seed": t.seed, "precision": config.export.verifier_precision}
     identity["training"] = [t.weight_decay, t.warmup_ratio, t.compute_dtype, t.device]  # what train_verifier reads
     if t.dropout_masks != "torch":  # named only where set, so networks stamped before the setting still match
