@@ -414,6 +414,8 @@ def test_a_model_names_techniques_with_another_models_verifier_and_its_own_head(
     )
     with pytest.raises(InputError, match="was not trained with this configuration's"):  # before any training
         train(replace(config, verifier=replace(config.verifier, epochs=2)), progress=lambda line: None)
+    with pytest.raises(InputError, match="verifier_from needs cross-fitting"):
+        train(replace(config, data=replace(config.data, folds=0)), progress=lambda line: None)
     directory = train(config, progress=lambda line: None)
 
     # fold networks carry their own verifier, with its tokenizer beside the tagger's
@@ -463,6 +465,8 @@ def test_a_verifier_added_to_a_trained_tagger_keeps_its_networks(tiny_corpus: Pa
     (as_delta / "encoder.delta.onnx").write_bytes(b"")
     with pytest.raises(InputError, match="a tagger shipped as a delta takes no verifier here"):
         add_verifier(config, as_delta, progress=lambda line: None)
+    with pytest.raises(InputError, match="a verifier added to a tagger is trained for it"):
+        add_verifier(replace(config, export=replace(config.export, verifier_from="default")), tagger)
     directory = add_verifier(config, tagger, progress=lambda line: None, command="propscope train --tagger x")
     assert (directory / "encoder.onnx").read_bytes() == (tagger / "encoder.onnx").read_bytes()
     meta = json.loads((directory / "meta.json").read_text("utf-8"))

@@ -256,12 +256,9 @@ def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
         v = meta["verifier"]
         threshold = meta["decoding"].get("technique_threshold", 0.0)
         extra = max(threshold, meta["decoding"].get("extra_technique_threshold", 0.0))
-        encoder = ENCODERS[v.get("encoder", "all-MiniLM-L6-v2")]
-        kind = (
-            "of the same kind"
-            if v.get("encoder", "all-MiniLM-L6-v2") == m.get("encoder", "all-MiniLM-L6-v2")
-            else (f"({encoder.summary})")
-        )
+        encoder = v.get("encoder", "all-MiniLM-L6-v2")
+        same = encoder == m.get("encoder", "all-MiniLM-L6-v2")
+        kind = "of the same kind" if same else f"({ENCODERS[encoder].summary})"
         return (
             f"A second encoder {kind}, the verifier ({_verifier_file_text(meta)}{_networks_text(meta)}), reads each "
             "candidate span and its "

@@ -598,6 +598,8 @@ def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] =
     and no tagger, which is what a CPU affords where retraining the taggers fold by fold does not.
     """
     _require_plain_verifier(config)
+    if config.export.verifier_from:
+        raise InputError('a verifier added to a tagger is trained for it: set [export] verifier_from = ""')
     if (tagger / ENCODER_DELTA_FILE).exists():  # a model folder's verifier reads the tagger's tokenizer, beside it
         raise InputError(f"{tagger}: a tagger shipped as a delta takes no verifier here; give its .work/fp32 export")
     base = OnnxModel(tagger)
@@ -765,6 +767,8 @@ def _verifier_source(config: Config) -> Path | None:
     by the noise of its training). Checked before training too, so a mismatch costs no hours."""
     if not config.export.verifier_from:
         return None
+    if not config.data.folds:  # a dev hold-out is read by the pool network, which would name without it
+        raise InputError("[export] verifier_from needs cross-fitting ([data] folds): fold networks carry a verifier")
     folder = model_directory(config.export.verifier_from)
     source = _exported_meta(folder) or {}
     theirs = _verifier_identity(source.get("verifier"))
