@@ -258,7 +258,7 @@ def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
         extra = max(threshold, meta["decoding"].get("extra_technique_threshold", 0.0))
         encoder = v.get("encoder", "all-MiniLM-L6-v2")
         same = encoder == m.get("encoder", "all-MiniLM-L6-v2")
-        kind = "of the same kind" if same else f"({ENCODERS[encoder].summary})"
+        kind = "of the same kind" if same else f"({encoder})"
         return (
             f"A second encoder {kind}, the verifier ({_verifier_file_text(meta)}{_networks_text(meta)}), reads each "
             "candidate span and its "
