@@ -581,3 +581,13 @@ def test_models_lists_the_shipped_models_and_whether_each_is_ready():
     assert table.exit_code == 0 and "default" in table.stdout
     missing = run("models", "--build", "no-such-model")
     assert missing.exit_code != 0 and "no model 'no-such-model'" in missing.output
+
+
+def test_models_prints_a_note_as_written(monkeypatch: pytest.MonkeyPatch):
+    from propscope.cli import analysis
+    from propscope.pipeline.analyzer import ModelStatus
+
+    note = "needs onnx: pip install 'propscope[accurate]'"  # brackets Rich would read as a style
+    monkeypatch.setattr(analysis, "model_status", lambda name: ModelStatus(name, Path("."), False, note))
+    result = run("models")
+    assert result.exit_code == 0 and "propscope[accurate]" in re.sub(r"[\s│]+", "", result.stdout)

@@ -253,5 +253,6 @@ def models(
     for column in ("model", "ready", "note"):
         table.add_column(column, overflow="fold")
     for s in statuses:
-        table.add_row(s.name, Text("yes", "green") if s.ready else Text("no", "yellow"), s.note)
+        # plain Text: a note's "propscope[accurate]" is an install command, not Rich markup
+        table.add_row(Text(s.name), Text("yes", "green") if s.ready else Text("no", "yellow"), Text(s.note))
     Console().print(table)
