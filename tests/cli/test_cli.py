@@ -195,7 +195,11 @@ def test_train_reading_as_a_model_names_what_does_not_fit(tiny_corpus: Path, tmp
     (ensemble / "meta.json").write_text(json.dumps({"decoding": {}, "members": ["one", "two"]}), "utf-8")
     result = run("train", "--config", config, "--reading-of", ensemble)
     assert result.exit_code == 1 and "an ensemble reads with choices made for its members" in result.output
-    result = run("train", "--config", config, "--reading-of", "accurate")  # read by windows of other settings
+    other_windows = tmp_path / "other-windows"
+    other_windows.mkdir()
+    model = {"window_tokens": 64, "stride": 32, "window_merge": "centre"}
+    (other_windows / "meta.json").write_text(json.dumps({"decoding": {}, "config": {"model": model}}), "utf-8")
+    result = run("train", "--config", config, "--reading-of", other_windows)
     assert result.exit_code == 1 and "its choices were made for other windows" in result.output
     output = tmp_path / "m"
     result = run("train", "--config", config, "--reading-of", "default", "-o", output)  # no verifier in this config

@@ -15,7 +15,7 @@ from propscope.corpus.labels import Label  # noqa: E402
 from propscope.document import Article  # noqa: E402
 from propscope.errors import InputError, ModelError  # noqa: E402
 from propscope.model.ensemble import EnsembleModel, load_model  # noqa: E402
-from propscope.pipeline.analyzer import Analyzer  # noqa: E402
+from propscope.pipeline.analyzer import Analyzer, model_status  # noqa: E402
 from propscope.techniques import TECHNIQUE_NAMES  # noqa: E402
 from propscope.training.config import (  # noqa: E402
     Config,
@@ -437,10 +437,14 @@ def test_a_model_names_techniques_with_another_models_verifier_and_its_own_head(
     card = (directory / "MODEL_CARD.md").read_text("utf-8")
     assert "so not shipped twice" in card and "which weighs 0.5" in card
 
+    assert model_status(str(directory)).note == f"ships whole; names techniques with the verifier in {source}"
+
     with (source / "verifier.onnx").open("ab") as network:
         network.write(b"retrained")
     with pytest.raises(ModelError, match="changed since this model was built"):
         load_model(directory)
+    status = model_status(str(directory))
+    assert not status.ready and "changed since this model was built" in status.note
 
 
 def train_tiny_tagger(corpus: Path, folder: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from propscope.errors import InputError, ModelError
 from propscope.model.assembly import DELTA_FILES, assemble, assembled_folder, delta_encoder, is_assembled
 from propscope.model.encoders import encoder_by_name, is_installed
 from propscope.model.ensemble import EnsembleModel, Model, load_model
-from propscope.model.inference import DetectedSpan, EncodedText, name_spans
+from propscope.model.inference import META_FILE, DetectedSpan, EncodedText, name_spans
+from propscope.model.verifier import shared_verifier_folder
 from propscope.pipeline.evidence import EvidenceFinder
 from propscope.pipeline.sentences import split_sentences
 
@@ -49,13 +51,13 @@ def shipped_models() -> list[str]:
 
 
 def model_status(name_or_path: str) -> ModelStatus:
-    """Whether a model loads as it is; a network shipped as a delta needs its encoder installed and assembled."""
+    """Whether a model loads as it is; a network shipped as a delta needs its encoder installed and assembled, and a
+    verifier named in another model's folder must be there, unchanged."""
     directory = model_directory(name_or_path)
     deltas = [directory / name for name in DELTA_FILES if (directory / name).exists()]
-    if not deltas:
-        return ModelStatus(name_or_path, directory, True, "ships whole")
-    built = []
+    built = [] if deltas else ["ships whole"]
     try:
+        meta = json.loads((directory / META_FILE).read_text("utf-8")) if (directory / META_FILE).exists() else {}
         for delta in deltas:
             encoder = delta_encoder(delta)
             if not is_installed(encoder):
@@ -64,6 +66,10 @@ def model_status(name_or_path: str) -> ModelStatus:
             if not is_assembled(delta):
                 return ModelStatus(name_or_path, directory, False, f"assembled over {encoder} on first use")
             built.append(f"assembled over {encoder} in {assembled_folder(delta)}")
+        if meta.get("verifier_from"):
+            built.append(f"names techniques with the verifier in {shared_verifier_folder(directory, meta)}")
+    except (OSError, ValueError) as err:
+        return ModelStatus(name_or_path, directory, False, f"{directory}: no usable {META_FILE} ({err})")
     except ModelError as err:
         return ModelStatus(name_or_path, directory, False, str(err))
     return ModelStatus(name_or_path, directory, True, "; ".join(built))
