@@ -440,7 +440,8 @@ def test_unusable_paths_are_one_clear_message(tmp_path: Path, make):
 def test_broken_model_folders_are_one_clear_message(tmp_path: Path, setup):
     setup(tmp_path)
     result = run("analyze", SAMPLE, "--model", tmp_path)
-    assert result.exit_code == 1 and f"error: {tmp_path}: not a usable PropScope model" in result.output
+    assert result.exit_code == 1 and f"error: {tmp_path}: " in result.output
+    assert "not a usable PropScope " in result.output or "no usable meta.json" in result.output
     assert isinstance(result.exception, SystemExit)
 
 
@@ -449,7 +450,8 @@ def test_batch_with_a_broken_model_is_one_clear_message(tmp_path: Path):
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"id": "1", "text": "Plain words."}) + "\n", encoding="utf-8")
     result = run("batch", source, "-o", tmp_path / "out.jsonl", "--workers", "1", "--model", tmp_path)
-    assert result.exit_code == 1 and f"error: {tmp_path}: not a usable PropScope model" in result.output
+    assert result.exit_code == 1 and f"error: {tmp_path}: " in result.output
+    assert "not a usable PropScope " in result.output or "no usable meta.json" in result.output
 
 
 def spans_of(path: Path) -> list[dict]:
@@ -550,6 +552,16 @@ def test_report_says_where_it_wrote_and_shows_the_groups(tmp_path: Path, monkeyp
     strict = run("report", analyses, "--min-score", "0.5", "-o", tmp_path / "strict.html")
     assert "200.0" in strict.stdout and "Loaded language" in strict.stdout
     assert "Doubt" not in (tmp_path / "strict.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[-1]
+
+
+def test_report_of_a_folder_named_dot_or_root_names_its_page(tmp_path: Path, monkeypatch):
+    """An empty name and "." are the current folder, whose name the page takes; "/" has none: --output names it."""
+    monkeypatch.chdir(tmp_path)
+    result = run("report", "")
+    assert result.exit_code == 1 and "no .parquet files" in result.output
+    root = run("report", "/")
+    assert root.exit_code == 1 and "give one with --output" in root.output
+    assert isinstance(root.exception, SystemExit)
 
 
 def test_batch_leaves_out_spans_under_the_min_score(tmp_path: Path, sample_text: str):

@@ -251,8 +251,11 @@ def report(
     from propscope.batch.report import collect, render_html, write_csv
 
     period = every.value if every else None
-    stem = analyses.name.removesuffix(".jsonl").removesuffix(".parquet")
-    page = output or analyses.with_name(stem + ".report.html")
+    named = analyses.absolute()  # "" and "." are the current folder, whose name the page takes
+    if not output and not named.name:
+        raise InputError(f"{analyses}: has no name to name the report by; give one with --output")
+    stem = named.name.removesuffix(".jsonl").removesuffix(".parquet")
+    page = output or named.with_name(stem + ".report.html")
     for path in (page, page.with_suffix(".csv")):
         check_output_path(path, (analyses,))
     groups = collect(analyses, by.value, period, min_score=min_score)

@@ -11,7 +11,6 @@ exactly those networks: a member retrained since (its digest changed) makes the 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,14 +22,14 @@ from propscope.model.assembly import VERIFIER_DELTA_FILE, VERIFIER_FILE
 from propscope.model.calibration import Calibration
 from propscope.model.inference import (
     CLASSIFIER_FILE,
-    META_FILE,
     Decoding,
     DetectedSpan,
     EncodedText,
     OnnxModel,
     decode_spans,
+    read_meta,
 )
-from propscope.model.verifier import blend_naming, find_verifier
+from propscope.model.verifier import find_verifier, name_techniques
 
 
 @dataclass(frozen=True)
@@ -65,10 +64,10 @@ class EnsembleModel:
 
     @classmethod
     def load(cls, directory: Path, threads: int | None = None) -> EnsembleModel:
+        meta = read_meta(directory)
         try:
-            meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
             paths = [(Path(directory) / member).resolve() for member in meta["members"]]
-        except (OSError, KeyError, ValueError) as err:
+        except (KeyError, TypeError) as err:
             raise ModelError(f"{directory}: not a usable PropScope ensemble ({err})") from None
         for path, expected in zip(paths, meta.get("member_digests", [None] * len(paths)), strict=True):
             # ensembles built before the digest covered verifiers name the classifier's alone (checked only then)
@@ -99,12 +98,11 @@ class EnsembleModel:
         The ensemble's own verifier names them with the members' heads averaged in its ``tagger_weight``."""
         pairs = list(zip(self.members, encoded.members, strict=True))
         if self.verifier is not None:
-            named = self.verifier.probabilities(encoded.text, spans)
-            weight = float(self.meta.get("verifier", {}).get("tagger_weight", 0.0))
-            if not weight or not spans:
-                return named
-            head = np.mean([m.head_probabilities(e, spans) for m, e in pairs], axis=0)
-            return blend_naming(head, named, weight)
+
+            def heads() -> np.ndarray:
+                return np.mean([m.head_probabilities(e, spans) for m, e in pairs], axis=0)
+
+            return name_techniques(self.verifier, self.meta, encoded.text, spans, heads)
         namers = [(m, e) for m, e in pairs if m.multi_label] or pairs
         return np.mean([m.classify(e, spans) for m, e in namers], axis=0)
 
@@ -125,10 +123,7 @@ def member_digest(directory: Path, verifier: bool = True) -> str:
 
 def load_model(directory: Path, threads: int | None = None) -> OnnxModel | EnsembleModel:
     """The model in a folder: an ensemble where its meta.json lists members, else one network."""
-    try:
-        meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
-    except (OSError, ValueError) as err:
-        raise ModelError(f"{directory}: not a usable PropScope model ({err})") from None
+    meta = read_meta(directory)
     return EnsembleModel.load(directory, threads) if "members" in meta else OnnxModel(directory, threads)
 
 

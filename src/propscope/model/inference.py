@@ -11,6 +11,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from propscope.errors import ModelError
 from propscope.model.assembly import ENCODER_DELTA_FILE, TOKENIZER_FILE, assemble
 from propscope.model.calibration import Calibration
 from propscope.model.features import ArticleSignals
-from propscope.model.verifier import blend_naming, find_verifier
+from propscope.model.verifier import find_verifier, name_techniques
 from propscope.model.windows import (
     O,
     Tokens,
@@ -37,6 +38,17 @@ META_FILE = "meta.json"
 # One window per ONNX run: its attention scores stay in cache. Measured on 2 cores: 1.14x (fp32) to 1.37x (int8)
 # the throughput of 16 windows per run on one thread, and no slower on two.
 WINDOWS_PER_RUN = 1
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    """A model folder's meta.json: its settings, decoding and calibration, or the members of an ensemble."""
+    try:
+        meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelError(f"{directory}: no usable {META_FILE} ({err})") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"{directory}: no usable {META_FILE} (not a JSON object)")
+    return meta
 
 
 @dataclass(frozen=True)
@@ -141,10 +153,10 @@ class Decoding:
 def read_decoding(directory: Path) -> Decoding:
     """A model folder's decoding from its meta.json alone: no network is loaded, so the folder's ONNX files need
     not be there (a yardstick read with a shipped model's decoding, in a checkout sent without them)."""
+    meta = read_meta(directory)
     try:
-        meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
         return Decoding.of(meta)
-    except (OSError, ValueError, TypeError, AttributeError) as err:
+    except (ValueError, TypeError, AttributeError) as err:
         raise ModelError(f"{directory}: no usable decoding in its {META_FILE} ({err})") from None
 
 
@@ -232,8 +244,8 @@ class OnnxModel:
         import onnxruntime as ort
 
         self.directory = Path(directory)
+        self.meta: dict[str, Any] = read_meta(self.directory)
         try:
-            self.meta: dict[str, Any] = json.loads((self.directory / META_FILE).read_text("utf-8"))
             options = ort.SessionOptions()
             options.intra_op_num_threads = threads or int(os.environ.get("PROPSCOPE_THREADS", "0"))
             options.inter_op_num_threads = 1
@@ -292,20 +304,14 @@ class OnnxModel:
     def detect(self, encoded: EncodedText) -> list[DetectedSpan]:
         return decode_spans(encoded, self.decoding)
 
-    @property
-    def tagger_weight(self) -> float:
-        """The tagger head's share where the verifier names techniques (``blend_naming``)."""
-        return float(self.meta.get("verifier", {}).get("tagger_weight", 0.0))
-
     def classify(self, encoded: EncodedText, spans: list[tuple[int, int]]) -> np.ndarray:
         """Technique probabilities, one row per character span, columns in ``self.techniques`` order."""
         if not spans:
             return np.zeros((0, len(self.techniques)), dtype=np.float32)
         if self.verifier is None:
             return self.head_probabilities(encoded, spans)
-        named = self.verifier.probabilities(encoded.text, spans)
-        weight = self.tagger_weight
-        return blend_naming(self.head_probabilities(encoded, spans), named, weight) if weight else named
+        head = partial(self.head_probabilities, encoded, spans)
+        return name_techniques(self.verifier, self.meta, encoded.text, spans, head)
 
     def head_probabilities(self, encoded: EncodedText, spans: list[tuple[int, int]]) -> np.ndarray:
         """The tagger's own technique head on each span (its windows' pooled states): techniques only, no "none"."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,16 @@ def blend_naming(head: np.ndarray, verifier: np.ndarray, weight: float) -> np.nd
     named = verifier.sum(axis=1, keepdims=True)
     shares = verifier / np.maximum(named, np.finfo(np.float32).tiny)
     return ((1.0 - weight) * shares + weight * head) * named
+
+
+def name_techniques(
+    verifier: Verifier, meta: dict, text: str, spans: list[tuple[int, int]], head: Callable[[], np.ndarray]
+) -> np.ndarray:
+    """The techniques a model with a verifier gives ``spans``: the verifier's, blended with the tagger head's (``head``,
+    computed only then) where the model's ``[verifier] tagger_weight`` asks for it."""
+    named = verifier.probabilities(text, spans)
+    weight = float(meta.get("verifier", {}).get("tagger_weight", 0.0))
+    return blend_naming(head(), named, weight) if weight and spans else named
 
 
 def verifier_digest(directory: Path) -> str:

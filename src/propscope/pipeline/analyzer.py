@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from propscope.errors import InputError, ModelError
 from propscope.model.assembly import DELTA_FILES, assemble, assembled_folder, delta_encoder, is_assembled
 from propscope.model.encoders import encoder_by_name, is_installed
 from propscope.model.ensemble import EnsembleModel, Model, load_model
-from propscope.model.inference import META_FILE, DetectedSpan, EncodedText, name_spans
+from propscope.model.inference import META_FILE, DetectedSpan, EncodedText, name_spans, read_meta
 from propscope.model.verifier import shared_verifier_folder
 from propscope.pipeline.evidence import EvidenceFinder
 from propscope.pipeline.sentences import split_sentences
@@ -57,7 +56,7 @@ def model_status(name_or_path: str) -> ModelStatus:
     deltas = [directory / name for name in DELTA_FILES if (directory / name).exists()]
     built = [] if deltas else ["ships whole"]
     try:
-        meta = json.loads((directory / META_FILE).read_text("utf-8")) if (directory / META_FILE).exists() else {}
+        meta = read_meta(directory) if (directory / META_FILE).exists() else {}
         for delta in deltas:
             encoder = delta_encoder(delta)
             if not is_installed(encoder):
@@ -68,9 +67,7 @@ def model_status(name_or_path: str) -> ModelStatus:
             built.append(f"assembled over {encoder} in {assembled_folder(delta)}")
         if meta.get("verifier_from"):
             built.append(f"names techniques with the verifier in {shared_verifier_folder(directory, meta)}")
-    except (OSError, ValueError) as err:
-        return ModelStatus(name_or_path, directory, False, f"{directory}: no usable {META_FILE} ({err})")
-    except ModelError as err:
+    except (OSError, ValueError, ModelError) as err:
         return ModelStatus(name_or_path, directory, False, str(err))
     return ModelStatus(name_or_path, directory, True, "; ".join(built))
 

@@ -5,13 +5,12 @@ Kept apart from the recipe so that what a card says can change without touching 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from propscope.model.assembly import ENCODER_DELTA_FILE, VERIFIER_DELTA_FILE, VERIFIER_TOKENIZER_FILE
 from propscope.model.encoders import ENCODERS
-from propscope.model.inference import ENCODER_FILE, META_FILE
+from propscope.model.inference import ENCODER_FILE, read_meta
 from propscope.techniques import get_technique
 from propscope.training.evaluation import per_technique_markdown
 
@@ -41,7 +40,7 @@ member, so it is slower than one model.
 def _ensemble_naming(meta: dict[str, Any], directory: Path) -> str:
     verifier = meta.get("verifier")
     if not verifier:
-        members = [json.loads((directory / m / META_FILE).read_text("utf-8")) for m in meta["members"]]
+        members = [read_meta(directory / m) for m in meta["members"]]
         verifiers = [m["verifier"] for m in members if "verifier" in m]
         if not verifiers:
             return "technique probabilities too"

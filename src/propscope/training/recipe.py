@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import logging
 import os
 import shutil
@@ -23,7 +22,7 @@ import numpy as np
 
 from propscope.corpus.labels import Label
 from propscope.document import Article, Span
-from propscope.errors import InputError
+from propscope.errors import InputError, ModelError
 from propscope.metrics import SearchScorer
 from propscope.model.assembly import ENCODER_DELTA_FILE, VERIFIER_DELTA_FILE, VERIFIER_TOKENIZER_FILE
 from propscope.model.calibration import Calibration, auroc, expected_calibration_error, fit_platt, span_outcomes
@@ -41,6 +40,7 @@ from propscope.model.inference import (
     OnnxModel,
     decode_spans,
     name_spans,
+    read_meta,
 )
 from propscope.model.verifier import VERIFIER_FILE, verifier_digest
 from propscope.pipeline.analyzer import Analyzer, model_directory
@@ -342,8 +342,8 @@ def quantized_folds(held_out: HeldOut, work: Path) -> HeldOut:
 def _exported_meta(directory: Path) -> dict[str, Any] | None:
     """A finished export's meta.json (written last), or None."""
     try:
-        return json.loads((directory / META_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
+        return read_meta(directory)
+    except ModelError:
         return None
 
 
