@@ -106,3 +106,19 @@ def test_the_networks_that_ship_are_alike_whatever_the_folds_that_choose_their_r
     assert not _trained_alike(exported, final(with_overrides(four, ["data.folds=0"]), 371))
     assert not _trained_alike(exported, final(with_overrides(four, ["training.seed=14"]), 74))
     assert not _trained_alike(exported, final(with_overrides(four, ['verifier.tagger_spans="found.labels"']), 74))
+
+
+def test_the_model_folder_takes_the_exports_files_not_folders_left_beside_them(tmp_path):
+    from propscope.training.recipe import _ship
+
+    work = tmp_path / "work"
+    (work / "int8" / "fold-1").mkdir(parents=True)  # what an older bench/cross_fit.py left there
+    (work / "int8" / "meta.json").write_text("{}", encoding="utf-8")
+    (work / "int8" / "encoder.onnx").write_bytes(b"network")
+    (work / "int8" / "fold-1" / "encoder.onnx").write_bytes(b"another")
+    output = tmp_path / "model"
+    (output / "stale").mkdir(parents=True)  # an earlier model folder is replaced whole
+    config = with_overrides(Config(), [f'export.output="{output}"', "export.delta_rank=0", 'export.verifier_from=""'])
+    assert _ship(config, work, "int8") == {}
+    assert sorted(p.name for p in output.iterdir()) == ["encoder.onnx", "meta.json"]
+    assert (output / "encoder.onnx").read_bytes() == b"network"

@@ -737,13 +737,17 @@ def _ship_pool_networks(
 
 
 def _ship(config: Config, work: Path, precision: str) -> dict[str, Any]:
-    """The model folder: the export in the precision that ships (the work folder keeps every export for later
-    study), with the tagger as a delta over its installed encoder where ``export.delta_rank`` asks (its tokenizer
-    is then the encoder's); what meta.json must add (where its verifier is another model's)."""
+    """The model folder: the export in the precision that ships (its files: the work folder keeps every export for
+    later study, and folders other tools left there are not the model's), with the tagger as a delta over its
+    installed encoder where ``export.delta_rank`` asks (its tokenizer is then the encoder's); what meta.json must add
+    (where its verifier is another model's)."""
     output = Path(config.export.output)
     if output.exists():
         shutil.rmtree(output)
-    shutil.copytree(work / precision, output)
+    output.mkdir(parents=True)
+    for path in (work / precision).iterdir():
+        if path.is_file():
+            shutil.copy2(path, output / path.name)
     if config.export.delta_rank:
         rank = config.export.delta_rank
         write_tagger_delta(work / "fp32" / ENCODER_FILE, output, config.model.encoder, rank, precision)
