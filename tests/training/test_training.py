@@ -209,6 +209,28 @@ def test_an_encoder_stored_in_fp16_quantizes_per_channel(tmp_path: Path):
     assert error(tmp_path / "int8") < 0.01 < error(tmp_path / "per-tensor")
 
 
+def test_fold_networks_quantized_again_keep_their_int8_encoder_until_it_changes(tmp_path: Path, monkeypatch):
+    from propscope.training import export
+
+    rng = np.random.default_rng(3)
+    source = tiny_encoder_folder(tmp_path / "fp32", rng.normal(size=(16, 16)).astype(np.float32))
+    x = rng.normal(size=(1, 16)).astype(np.float32)
+    export.quantize_model(source, tmp_path / "int8", reuse=True)
+    first = run_tiny(tmp_path / "int8", x)
+    (source / "meta.json").write_text('{"new": 1}', encoding="utf-8")  # the other files are copied every time
+    calls = []
+    real = export.quantize_file
+    monkeypatch.setattr(export, "quantize_file", lambda *a, **k: calls.append(a) or real(*a, **k))
+    export.quantize_model(source, tmp_path / "int8", reuse=True)
+    assert not calls and (tmp_path / "int8" / "meta.json").read_text("utf-8") == '{"new": 1}'
+    tiny_encoder_folder(tmp_path / "other", rng.normal(size=(16, 16)).astype(np.float32))
+    shutil.copyfile(tmp_path / "other" / "encoder.onnx", source / "encoder.onnx")  # retrained: quantized again
+    export.quantize_model(source, tmp_path / "int8", reuse=True)
+    assert len(calls) == 1 and not np.allclose(run_tiny(tmp_path / "int8", x), first)
+    export.quantize_model(source, tmp_path / "shipped")  # a folder that ships carries no stamp
+    assert not (tmp_path / "shipped" / export.QUANTIZED_FROM_FILE).exists()
+
+
 def test_averaged_graphs_read_the_mean_of_their_sources_and_refuse_unlike_ones(tmp_path: Path):
     from propscope.training.export import average_graphs
 

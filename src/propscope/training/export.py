@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -53,18 +54,35 @@ def write_meta(output: Path, meta: dict[str, Any]) -> None:
     (output / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
-def quantize_model(source: Path, target: Path) -> None:
+QUANTIZED_FROM_FILE = f"{ENCODER_FILE}.quantized-from"  # the source encoder's digest, written once its int8 is whole
+
+
+def quantize_model(source: Path, target: Path, reuse: bool = False) -> None:
     """Dynamic int8 weights for the encoder, one scale per output channel; the small classifier stays fp32.
 
     Per channel, with the decoding chosen on the int8 reading, a tagger lost 0.006 span F1 where one scale per
     matrix lost 0.014 (bench/RESULTS.md). ``source`` may hold weights stored in fp16: they are restored first.
+    ``reuse``: keep an int8 encoder ``target`` already holds of the same source encoder (fold networks read again:
+    a minute each for MPNet); the stamp that says so stays out of folders that ship.
     """
     _copy_beside_encoder(source, target)
+    stamp = target / QUANTIZED_FROM_FILE
+    digest = file_digest(source / ENCODER_FILE) if reuse else ""
+    if reuse and stamp.exists() and stamp.read_text("utf-8") == digest and (target / ENCODER_FILE).exists():
+        return
+    stamp.unlink(missing_ok=True)
     restored = target / f"{ENCODER_FILE}.fp32"
     try:
         quantize_file(restore_fp32_weights(source / ENCODER_FILE, restored), target / ENCODER_FILE, per_channel=True)
     finally:
         restored.unlink(missing_ok=True)
+    if reuse:
+        stamp.write_text(digest, encoding="utf-8")
+
+
+def file_digest(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _copy_beside_encoder(source: Path, target: Path) -> None:

@@ -334,7 +334,7 @@ def quantized_folds(held_out: HeldOut, work: Path) -> HeldOut:
     quantized: HeldOut = []
     for model, articles in held_out:
         target = work / "int8-folds" / model.directory.name
-        quantize_model(model.directory, target)
+        quantize_model(model.directory, target, reuse=True)
         quantized.append((OnnxModel(target), articles))
     return quantized
 
