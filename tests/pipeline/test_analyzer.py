@@ -182,3 +182,30 @@ def test_a_passage_gets_every_technique_its_verifier_finds():
         ("reckless plan", "Loaded_Language", 0.8),
         ("reckless plan", "Name_Calling,Labeling", 0.6),
     ]
+
+
+class SentenceModel(TwoTechniqueModel):
+    """Its tagger finds "reckless plan"; its verifier also knows a whole sentence the tagger passed over."""
+
+    text = "We saw a truly shameful and reckless plan.\nThey are coming for your children tonight.\nIt rained all day."
+    decoding = Decoding(threshold=0.5, technique_threshold=0.4, sentence_threshold=0.6)
+
+    def encode(self, text):
+        words = re.findall(r"\w+|[^\w\s]", text)
+        return encoded([0.9 if word in ("reckless", "plan") else 0.0 for word in words], text)
+
+    def classify(self, encoding, spans):
+        rows = {"reckless plan": [0.8, 0.1, 0.0], "They are coming for your children tonight.": [0.0, 0.1, 0.7]}
+        return np.array([rows.get(encoding.text[s:e], [0.2, 0.2, 0.2]) for s, e in spans]).reshape(-1, 3)
+
+
+@pytest.mark.parametrize("threshold", [0.6, 0.8, 0.0])
+def test_a_sentence_the_tagger_passed_over_is_marked_whole_where_the_verifier_is_sure(threshold: float):
+    model = SentenceModel()
+    model.decoding = replace(model.decoding, sentence_threshold=threshold)
+    spans = Analyzer(model).analyze(model.text).spans
+    found = [(model.text[s.start : s.end], s.technique) for s in spans]
+    whole = ("They are coming for your children tonight.", "Doubt")
+    # the first sentence already has its passage; the last one's techniques all stay under the threshold
+    assert found == ([("reckless plan", "Loaded_Language"), whole] if threshold == 0.6 else found[:1])
+    assert found[0] == ("reckless plan", "Loaded_Language")

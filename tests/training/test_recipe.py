@@ -1,6 +1,9 @@
 """The recipe's choices, on hand-made span probabilities (no network)."""
 
+import re
+
 import numpy as np
+import pytest
 
 from propscope.corpus.labels import Label
 from propscope.document import Article
@@ -122,3 +125,29 @@ def test_the_model_folder_takes_the_exports_files_not_folders_left_beside_them(t
     assert _ship(config, work, "int8") == {}
     assert sorted(p.name for p in output.iterdir()) == ["encoder.onnx", "meta.json"]
     assert (output / "encoder.onnx").read_bytes() == b"network"
+
+
+class SentenceVerifierModel:
+    """A verifier's naming: Doubt for a passage about children, Loaded_Language for the rest, with room for none."""
+
+    techniques = TECHNIQUES
+    multi_label = True
+
+    def classify(self, encoding, spans):
+        return np.array([[0.0, 0.9] if "children" in encoding.text[s:e] else [0.9, 0.0] for s, e in spans]).reshape(
+            -1, 2
+        )
+
+
+@pytest.mark.parametrize("sentence_in_gold", [True, False])
+def test_whole_sentences_are_marked_only_where_that_scores_better(sentence_in_gold: bool):
+    text = "We saw a truly shameful and reckless plan.\nThey are coming for your children tonight."
+    words = re.findall(r"\w+|[^\w\s]", text)
+    probs = [0.9 if word in ("reckless", "plan") else 0.0 for word in words]
+    phrases = [("reckless plan", "Loaded_Language")] + [("They are coming for your children tonight", "Doubt")] * (
+        sentence_in_gold
+    )
+    labels = {"1": [Label("1", text.index(p), text.index(p) + len(p), t) for p, t in phrases]}
+    decoding = choose_decoding([(SentenceVerifierModel(), Article("1", text), encoded(probs, text))], labels)
+    assert (decoding.sentence_threshold > 0) == sentence_in_gold
+    assert [text[d.start : d.end] for d in decode_spans(encoded(probs, text), decoding)] == ["reckless plan"]

@@ -143,6 +143,9 @@ class Decoding:
     line_break: float = 0.9
     piece_words: int = 2
     quote_words: int = 4
+    # a sentence the marked passages leave (almost) alone is marked whole where the verifier gives one technique this
+    # much (0: never): a fifth of the corpus' spans are about a whole sentence, which a token tagger often misses
+    sentence_threshold: float = 0.0
 
     @classmethod
     def of(cls, meta: dict[str, Any]) -> Decoding:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from propscope.model.ensemble import EnsembleModel, Model, load_model
 from propscope.model.inference import META_FILE, DetectedSpan, EncodedText, name_spans, read_meta
 from propscope.model.verifier import shared_verifier_folder
 from propscope.pipeline.evidence import EvidenceFinder
-from propscope.pipeline.sentences import split_sentences
+from propscope.pipeline.sentences import sentence_candidates, split_sentences
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
 DEFAULT_MODEL = "default"
@@ -116,9 +116,16 @@ class Analyzer:
     ) -> tuple[list[DetectedSpan], np.ndarray, list[tuple[DetectedSpan, int, float]]]:
         """The detected passages, their technique probabilities, and each passage with every technique it receives
         and its raw score: what the calibration turns into a probability (and is fitted on)."""
+        decoding = self.model.decoding
         detected = self.model.detect(encoded)
         probabilities = self.model.classify(encoded, [(d.start, d.end) for d in detected])
-        return detected, probabilities, name_spans(detected, probabilities, self.model.decoding)
+        named = name_spans(detected, probabilities, decoding)
+        if decoding.sentence_threshold:
+            sentences = sentence_candidates(encoded, sorted({(d.start, d.end) for d, _, _ in named}))
+            rows = self.model.classify(encoded, [(d.start, d.end) for d in sentences])
+            named += name_spans(sentences, rows, replace(decoding, technique_threshold=decoding.sentence_threshold))
+            detected, probabilities = detected + sentences, np.concatenate([probabilities, rows])
+        return detected, probabilities, named
 
     def _spans(self, encoded: EncodedText) -> list[Span]:
         detected, probabilities, named = self.candidates(encoded)

@@ -11,6 +11,7 @@ from typing import Any
 from propscope.model.assembly import ENCODER_DELTA_FILE, VERIFIER_DELTA_FILE, VERIFIER_TOKENIZER_FILE
 from propscope.model.encoders import ENCODERS
 from propscope.model.inference import ENCODER_FILE, read_meta
+from propscope.pipeline.sentences import SENTENCE_MAX_COVERED, SENTENCE_MIN_CHARS
 from propscope.techniques import get_technique
 from propscope.training.evaluation import per_technique_markdown
 
@@ -250,6 +251,17 @@ def _calibration_text(meta: dict[str, Any]) -> str:
     return text
 
 
+def _sentences_text(decoding: dict[str, Any]) -> str:
+    threshold = decoding.get("sentence_threshold", 0.0)
+    if not threshold:
+        return ""
+    return (
+        f" A sentence of at least {SENTENCE_MIN_CHARS} characters that the spans found cover at most "
+        f"{SENTENCE_MAX_COVERED:.0%} of is a candidate too, marked whole where the verifier gives a technique "
+        f"{threshold} or more (chosen last, with the decoding)."
+    )
+
+
 def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
     if "verifier" in meta:
         v = meta["verifier"]
@@ -266,7 +278,7 @@ def _naming_text(meta: dict[str, Any], m: dict[str, Any]) -> str:
             f'technique and for "no technique" (one softmax).{_blend_text(meta, m)} The span receives its most '
             "probable technique where "
             f"that reaches {threshold} (chosen with the decoding) and every further one reaching {extra}, as "
-            "separate spans, and none where no technique does. "
+            f"separate spans, and none where no technique does.{_sentences_text(meta['decoding'])} "
             "A span's score is that probability"
         )
     return (

@@ -44,6 +44,7 @@ from propscope.model.inference import (
 )
 from propscope.model.verifier import VERIFIER_FILE, verifier_digest
 from propscope.pipeline.analyzer import Analyzer, model_directory
+from propscope.pipeline.sentences import sentence_candidates
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.card import CARD_FILE, ensemble_card, held_out_text, model_card
 from propscope.training.config import Config, VerifierConfig, with_overrides
@@ -62,6 +63,7 @@ DECODING_GRID = {
 }
 PEAK_GRID = (0.0, 0.5, 0.55, 0.6, 0.65, 0.7)  # searched around the best decoding: it only drops spans
 TECHNIQUE_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)  # for models with a verifier
+SENTENCE_THRESHOLDS = (0.8, 0.7, 0.6, 0.5, 0.4, 0.3)  # a verifier naming whole sentences, where it helps
 
 
 # Models, each with the training-split articles it did not learn from: the dev hold-out's one network,
@@ -86,7 +88,8 @@ def choose_decoding(encoded: Encoded, labels: dict[str, list[Label]]) -> Decodin
     span F1 alone prefers low thresholds whose long spans run over passages of other techniques. With a
     verifier, the technique threshold is searched with each decoding (it decides which spans survive at
     all); then the peak rule, which only drops spans, with each decoding at the best threshold; then the
-    threshold again. Searching all three at once would cost nine times as many scorings.
+    threshold again. Searching all three at once would cost nine times as many scorings. Last, with a verifier,
+    whether it should also name whole sentences the chosen passages leave alone, and how sure it must be.
     """
     scorer = SearchScorer(_gold(encoded, labels))
     techniques = encoded[0][0].techniques if encoded else ()
@@ -133,7 +136,31 @@ def choose_decoding(encoded: Encoded, labels: dict[str, list[Label]]) -> Decodin
     chosen = tuple(getattr(best, name) for name in DECODING_GRID)
     for threshold in thresholds:  # and the threshold again, for the decoding and peak chosen
         consider(chosen, best.peak, threshold)
-    return best
+    if thresholds == (0.0,):  # the tagger's head gives every passage a technique: it cannot pass over a sentence
+        return best
+    marked = [
+        (number, d, k)
+        for number, (_, spans, rows) in enumerate(found[chosen])
+        for d, k, _ in name_spans(spans, rows, best)
+        if d.peak >= best.peak
+    ]
+    sentences = []
+    for number, (model, article, encoding) in enumerate(encoded):
+        spans = sentence_candidates(encoding, sorted({(d.start, d.end) for n, d, _ in marked if n == number}))
+        sentences.append((article.id, spans, model.classify(encoding, [(d.start, d.end) for d in spans])))
+    predicted = [Label(encoded[n][1].id, d.start, d.end, techniques[k]) for n, d, k in marked]
+    best_sentences = 0.0
+    for threshold in SENTENCE_THRESHOLDS:  # last, whole sentences the marked passages leave alone
+        named = Decoding(technique_threshold=threshold, extra_technique_threshold=best.extra_technique_threshold)
+        extra = [
+            Label(article_id, d.start, d.end, techniques[k])
+            for article_id, spans, rows in sentences
+            for d, k, _ in name_spans(spans, rows, named)
+        ]
+        value = sum(scorer.f1(predicted + extra))
+        if value > best_score:
+            best_sentences, best_score = threshold, value
+    return replace(best, sentence_threshold=best_sentences)
 
 
 def held_out_figures(encoded: Encoded, decoding: Decoding, labels: dict[str, list[Label]]) -> dict[str, Any]:
