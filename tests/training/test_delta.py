@@ -179,8 +179,12 @@ def test_a_model_with_a_delta_says_what_it_needs_until_it_is_built(
     export_verifier_delta(network, folder, config)
     status = model_status(str(folder))
     assert not status.ready and status.note == "assembled over tiny on first use"
-    assert build_model(str(folder)) == [assembled_folder(folder / VERIFIER_DELTA_FILE)]
-    assert model_status(str(folder)).ready
+    ensemble = tmp_path / "ensemble"  # its members' deltas are its own
+    ensemble.mkdir()
+    (ensemble / "meta.json").write_text(json.dumps({"members": ["../shipped"]}), encoding="utf-8")
+    assert model_status(str(ensemble)).note == "assembled over tiny on first use"
+    assert build_model(str(ensemble)) == [assembled_folder(folder / VERIFIER_DELTA_FILE)]
+    assert model_status(str(folder)).ready and model_status(str(ensemble)).ready
     tiny = encoders.ENCODERS["tiny"]
     monkeypatch.setitem(encoders.ENCODERS, "tiny", replace(tiny, packages=("propscope-no-such-part-001",)))
     status = model_status(str(folder))

@@ -53,10 +53,10 @@ def model_status(name_or_path: str) -> ModelStatus:
     """Whether a model loads as it is; a network shipped as a delta needs its encoder installed and assembled, and a
     verifier named in another model's folder must be there, unchanged."""
     directory = model_directory(name_or_path)
-    deltas = [directory / name for name in DELTA_FILES if (directory / name).exists()]
-    built = [] if deltas else ["ships whole"]
     try:
         meta = read_meta(directory) if (directory / META_FILE).exists() else {}
+        deltas = _deltas(directory, meta)
+        built = [] if deltas else ["ships whole"]
         for delta in deltas:
             encoder = delta_encoder(delta)
             if not is_installed(encoder):
@@ -75,7 +75,13 @@ def model_status(name_or_path: str) -> ModelStatus:
 def build_model(name_or_path: str) -> list[Path]:
     """Assemble the networks a model ships as deltas now, rather than on first use; the folders built into."""
     directory = model_directory(name_or_path)
-    return [assemble(directory / name) for name in DELTA_FILES if (directory / name).exists()]
+    return [assemble(delta) for delta in _deltas(directory, read_meta(directory))]
+
+
+def _deltas(directory: Path, meta: dict) -> list[Path]:
+    """The deltas a model folder holds, and an ensemble's members'."""
+    folders = [directory] + [(directory / member).resolve() for member in meta.get("members", [])]
+    return [folder / name for folder in folders for name in DELTA_FILES if (folder / name).exists()]
 
 
 class Analyzer:
