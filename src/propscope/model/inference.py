@@ -144,7 +144,7 @@ class Decoding:
     piece_words: int = 2
     quote_words: int = 4
     # a sentence the marked passages leave (almost) alone is marked whole where the verifier gives one technique this
-    # much (0: never): a fifth of the corpus' spans are about a whole sentence, which a token tagger often misses
+    # much (0: never): 15% of the corpus' spans are (nearly) a whole sentence, which a token tagger often misses
     sentence_threshold: float = 0.0
 
     @classmethod
