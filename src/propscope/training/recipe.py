@@ -138,29 +138,43 @@ def choose_decoding(encoded: Encoded, labels: dict[str, list[Label]]) -> Decodin
         consider(chosen, best.peak, threshold)
     if thresholds == (0.0,):  # the tagger's head gives every passage a technique: it cannot pass over a sentence
         return best
+    found_passages = [(number, spans, rows) for number, (_, spans, rows) in enumerate(found[chosen])]
+    return replace(best, sentence_threshold=_sentence_threshold(encoded, found_passages, best, scorer, best_score))
+
+
+def _sentence_threshold(
+    encoded: Encoded,
+    found: list[tuple[int, list[DetectedSpan], np.ndarray]],
+    decoding: Decoding,
+    scorer: SearchScorer,
+    score: float,
+) -> float:
+    """How sure the verifier must be to mark a sentence the passages ``decoding`` keeps leave alone; 0 (never) unless
+    one scores better than ``score``, the passages' own."""
+    techniques = encoded[0][0].techniques
     marked = [
         (number, d, k)
-        for number, (_, spans, rows) in enumerate(found[chosen])
-        for d, k, _ in name_spans(spans, rows, best)
-        if d.peak >= best.peak
+        for number, spans, rows in found
+        for d, k, _ in name_spans(spans, rows, decoding)
+        if d.peak >= decoding.peak
     ]
     sentences = []
     for number, (model, article, encoding) in enumerate(encoded):
         spans = sentence_candidates(encoding, sorted({(d.start, d.end) for n, d, _ in marked if n == number}))
         sentences.append((article.id, spans, model.classify(encoding, [(d.start, d.end) for d in spans])))
     predicted = [Label(encoded[n][1].id, d.start, d.end, techniques[k]) for n, d, k in marked]
-    best_sentences = 0.0
-    for threshold in SENTENCE_THRESHOLDS:  # last, whole sentences the marked passages leave alone
-        named = Decoding(technique_threshold=threshold, extra_technique_threshold=best.extra_technique_threshold)
+    best = 0.0
+    for threshold in SENTENCE_THRESHOLDS:
+        naming = replace(decoding, technique_threshold=threshold)
         extra = [
             Label(article_id, d.start, d.end, techniques[k])
             for article_id, spans, rows in sentences
-            for d, k, _ in name_spans(spans, rows, named)
+            for d, k, _ in name_spans(spans, rows, naming)
         ]
         value = sum(scorer.f1(predicted + extra))
-        if value > best_score:
-            best_sentences, best_score = threshold, value
-    return replace(best, sentence_threshold=best_sentences)
+        if value > score:
+            best, score = threshold, value
+    return best
 
 
 def held_out_figures(encoded: Encoded, decoding: Decoding, labels: dict[str, list[Label]]) -> dict[str, Any]:
