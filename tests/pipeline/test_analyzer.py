@@ -199,13 +199,15 @@ class SentenceModel(TwoTechniqueModel):
         return np.array([rows.get(encoding.text[s:e], [0.2, 0.2, 0.2]) for s, e in spans]).reshape(-1, 3)
 
 
-@pytest.mark.parametrize("threshold", [0.6, 0.8, 0.0])
-def test_a_sentence_the_tagger_passed_over_is_marked_whole_where_the_verifier_is_sure(threshold: float):
+@pytest.mark.parametrize(("threshold", "verifier"), [(0.6, True), (0.8, True), (0.0, True), (0.6, False)])
+def test_a_sentence_the_tagger_passed_over_is_marked_whole_where_the_verifier_is_sure(threshold: float, verifier):
     model = SentenceModel()
     model.decoding = replace(model.decoding, sentence_threshold=threshold)
+    model.multi_label = verifier  # a tagger's head names every passage: it never passes over a sentence
     spans = Analyzer(model).analyze(model.text).spans
     found = [(model.text[s.start : s.end], s.technique) for s in spans]
     whole = ("They are coming for your children tonight.", "Doubt")
     # the first sentence already has its passage; the last one's techniques all stay under the threshold
-    assert found == ([("reckless plan", "Loaded_Language"), whole] if threshold == 0.6 else found[:1])
+    marks = threshold == 0.6 and verifier
+    assert found == ([("reckless plan", "Loaded_Language"), whole] if marks else found[:1])
     assert found[0] == ("reckless plan", "Loaded_Language")

@@ -151,6 +151,7 @@ def test_an_ensemble_names_techniques_with_its_own_delta_verifier(
     assert "own verifier" in (output / "MODEL_CARD.md").read_text("utf-8")
     ensemble = load_model(output)
     assert ensemble.multi_label
+    assert ensemble.classify(ensemble.encode("Title\n\nPlain words.\n"), []).shape == (0, len(ensemble.techniques))
     text = "Title\n\nThe reckless council approved a shameful plan.\n"
     work = Path(config.export.output + ".work")
     shipped = find_verifier(work / "verifier" / "seed-13", meta)  # one network: its own folder
@@ -185,6 +186,9 @@ def test_a_model_with_a_delta_says_what_it_needs_until_it_is_built(
     assert model_status(str(ensemble)).note == "assembled over tiny on first use"
     assert build_model(str(ensemble)) == [assembled_folder(folder / VERIFIER_DELTA_FILE)]
     assert model_status(str(folder)).ready and model_status(str(ensemble)).ready
+    (ensemble / "meta.json").write_text(json.dumps({"members": ["../gone"]}), encoding="utf-8")
+    status = model_status(str(ensemble))
+    assert not status.ready and status.note.endswith(f"its member {tmp_path / 'gone'} is not there")
     tiny = encoders.ENCODERS["tiny"]
     monkeypatch.setitem(encoders.ENCODERS, "tiny", replace(tiny, packages=("propscope-no-such-part-001",)))
     status = model_status(str(folder))

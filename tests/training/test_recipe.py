@@ -8,7 +8,8 @@ import pytest
 from propscope.corpus.labels import Label
 from propscope.document import Article
 from propscope.metrics import span_identification
-from propscope.model.inference import decode_spans
+from propscope.model.inference import Decoding, decode_spans
+from propscope.pipeline.analyzer import Analyzer
 from propscope.training.config import Config, with_overrides
 from propscope.training.recipe import SpanOutcomes, _base_meta, _trained_alike, choose_decoding
 from tests.model.test_decoding import TEXT, encoded
@@ -132,6 +133,10 @@ class SentenceVerifierModel:
 
     techniques = TECHNIQUES
     multi_label = True
+    decoding = Decoding()
+
+    def detect(self, encoding):
+        return decode_spans(encoding, self.decoding)
 
     def classify(self, encoding, spans):
         return np.array([[0.0, 0.9] if "children" in encoding.text[s:e] else [0.9, 0.0] for s, e in spans]).reshape(
@@ -148,6 +153,9 @@ def test_whole_sentences_are_marked_only_where_that_scores_better(sentence_in_go
         sentence_in_gold
     )
     labels = {"1": [Label("1", text.index(p), text.index(p) + len(p), t) for p, t in phrases]}
-    decoding = choose_decoding([(SentenceVerifierModel(), Article("1", text), encoded(probs, text))], labels)
-    assert (decoding.sentence_threshold > 0) == sentence_in_gold
-    assert [text[d.start : d.end] for d in decode_spans(encoded(probs, text), decoding)] == ["reckless plan"]
+    model = SentenceVerifierModel()
+    model.decoding = choose_decoding([(model, Article("1", text), encoded(probs, text))], labels)
+    assert (model.decoding.sentence_threshold > 0) == sentence_in_gold
+    _, _, named = Analyzer(model).candidates(encoded(probs, text))  # what the chosen decoding then marks
+    marked = ["reckless plan"] + ["They are coming for your children tonight."] * sentence_in_gold
+    assert [text[d.start : d.end] for d, _, _ in named] == marked

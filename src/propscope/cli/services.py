@@ -251,7 +251,7 @@ def report(
     from propscope.batch.report import collect, render_html, write_csv
 
     period = every.value if every else None
-    named = analyses.absolute()  # "" and "." are the current folder, whose name the page takes
+    named = analyses.resolve()  # "", "." and ".." are folders whose own name the page takes
     if not output and not named.name:
         raise InputError(f"{analyses}: has no name to name the report by; give one with --output")
     stem = named.name.removesuffix(".jsonl").removesuffix(".parquet")

@@ -96,6 +96,8 @@ class EnsembleModel:
         """The members' technique probabilities averaged; where some members have a verifier, theirs alone
         (a verifier's leave room for "no technique", the tagger head's do not: they do not average into either).
         The ensemble's own verifier names them with the members' heads averaged in its ``tagger_weight``."""
+        if not spans:
+            return np.zeros((0, len(self.techniques)), dtype=np.float32)
         pairs = list(zip(self.members, encoded.members, strict=True))
         if self.verifier is not None:
 

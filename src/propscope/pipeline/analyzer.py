@@ -67,7 +67,7 @@ def model_status(name_or_path: str) -> ModelStatus:
             built.append(f"assembled over {encoder} in {assembled_folder(delta)}")
         if meta.get("verifier_from"):
             built.append(f"names techniques with the verifier in {shared_verifier_folder(directory, meta)}")
-    except (OSError, ValueError, ModelError) as err:
+    except (OSError, ValueError, TypeError, ModelError) as err:
         return ModelStatus(name_or_path, directory, False, str(err))
     return ModelStatus(name_or_path, directory, True, "; ".join(built))
 
@@ -80,7 +80,10 @@ def build_model(name_or_path: str) -> list[Path]:
 
 def _deltas(directory: Path, meta: dict) -> list[Path]:
     """The deltas a model folder holds, and an ensemble's members'."""
-    folders = [directory] + [(directory / member).resolve() for member in meta.get("members", [])]
+    folders = [directory] + [(directory / member).resolve() for member in meta.get("members") or []]
+    for folder in folders[1:]:
+        if not folder.is_dir():
+            raise ModelError(f"{directory}: its member {folder} is not there")
     return [folder / name for folder in folders for name in DELTA_FILES if (folder / name).exists()]
 
 
@@ -126,7 +129,7 @@ class Analyzer:
         detected = self.model.detect(encoded)
         probabilities = self.model.classify(encoded, [(d.start, d.end) for d in detected])
         named = name_spans(detected, probabilities, decoding)
-        if decoding.sentence_threshold:
+        if decoding.sentence_threshold and self.model.multi_label:  # a verifier's "no technique" passes most over
             sentences = sentence_candidates(encoded, sorted({(d.start, d.end) for d, _, _ in named}))
             rows = self.model.classify(encoded, [(d.start, d.end) for d in sentences])
             named += name_spans(sentences, rows, replace(decoding, technique_threshold=decoding.sentence_threshold))

@@ -28,8 +28,9 @@ Created {meta["created"]} by {_command_text(meta, "propscope ensemble")} over th
 {members}
 
 Every member reads the article; span probabilities are averaged, and {naming}; then spans are decoded with
-{_decoding_text(meta["decoding"])} (chosen on {_held_out_name(meta)}: {_chosen_figures(meta)} there). Scores
-are calibrated with Platt scaling on the same articles ({_curve_text(meta["calibration"])}).
+{_decoding_text(meta["decoding"])} (chosen on {_held_out_name(meta)}: {_chosen_figures(meta)} there).\
+{_sentences_text(meta["decoding"])} Scores are calibrated with Platt scaling on the same articles
+({_curve_text(meta["calibration"])}).
 {_calibration_text(meta)} It costs one encoder pass per
 member, so it is slower than one model.
 
@@ -256,7 +257,7 @@ def _sentences_text(decoding: dict[str, Any]) -> str:
     if not threshold:
         return ""
     return (
-        f" A sentence of at least {SENTENCE_MIN_CHARS} characters that the spans found cover at most "
+        f" A sentence of at least {SENTENCE_MIN_CHARS} characters that the spans named cover at most "
         f"{SENTENCE_MAX_COVERED:.0%} of is a candidate too, marked whole where the verifier gives a technique "
         f"{threshold} or more (chosen last, with the decoding)."
     )

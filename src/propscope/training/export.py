@@ -67,7 +67,7 @@ def quantize_model(source: Path, target: Path, reuse: bool = False) -> None:
     """
     _copy_beside_encoder(source, target)
     stamp = target / QUANTIZED_FROM_FILE
-    digest = file_digest(source / ENCODER_FILE) if reuse else ""
+    digest = f"{file_digest(source / ENCODER_FILE)} int8 per channel" if reuse else ""  # what it was, and how
     if reuse and stamp.exists() and stamp.read_text("utf-8") == digest and (target / ENCODER_FILE).exists():
         return
     stamp.unlink(missing_ok=True)
