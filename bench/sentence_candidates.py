@@ -4,7 +4,7 @@
 
 Reads a configuration's fold networks (int8, as they ship; trained where missing, as `bench/cross_fit.py` does) with
 a model's decoding, its sentence threshold set aside, then marks each sentence the decoded passages cover at most
-30% of (`propscope.pipeline.sentences.sentence_candidates`) whole where the verifier gives one technique at least
+30% of (`Analyzer.sentences`) whole where the verifier gives one technique at least
 the threshold: the choice `propscope train` makes last, shown threshold by threshold. In the corpus, 15% of the spans
 and their sentence overlap by 80% or more each way: passages a token tagger often passes over.
 """
@@ -18,15 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from propscope.corpus.labels import Label, technique_labels
+from propscope.corpus.labels import technique_labels
 from propscope.errors import ModelError
 from propscope.metrics import full_task, span_identification
-from propscope.model.inference import name_spans, read_decoding
+from propscope.model.inference import read_decoding
 from propscope.pipeline.analyzer import Analyzer, model_directory
-from propscope.pipeline.sentences import sentence_candidates
 from propscope.training.config import load_config, with_overrides
 from propscope.training.loop import load_corpus
-from propscope.training.recipe import cross_fitted_models, quantized_folds, work_folder
+from propscope.training.recipe import cross_fitted_models, marked_sentences, quantized_folds, work_folder
 
 THRESHOLDS = (0.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)  # 0: no sentence marked
 
@@ -57,25 +56,18 @@ def main() -> None:
         for article in articles:
             encoding = model.encode(article.text)
             passages = technique_labels(analyzer.analyze(article, encoding))
-            candidates = sentence_candidates(encoding, sorted({(p.start, p.end) for p in passages}))
-            rows = model.classify(encoding, [(d.start, d.end) for d in candidates])
             gold += corpus.labels.get(article.id, [])
             found += passages
-            sentences.append((article.id, candidates, rows))
+            sentences.append((article.id, *analyzer.sentences(encoding, [(p.start, p.end) for p in passages])))
         folds.append((gold, found, sentences, model.techniques))
         logging.info("fold %d of %d read", len(folds), len(held_out))
     print(f"decoding: {decoding}")
     print("| sentence threshold | sentences marked | span F1 (folds) | mean | full task F1 (folds) | mean |")
     print("|---|---|---|---|---|---|")
     for threshold in THRESHOLDS:
-        naming = replace(decoding, technique_threshold=threshold)
         marked, span, full = 0, [], []
         for gold, found, sentences, techniques in folds:
-            extra = [
-                Label(article_id, d.start, d.end, techniques[k])
-                for article_id, candidates, rows in sentences
-                for d, k, _ in (name_spans(candidates, rows, naming) if threshold else [])
-            ]
+            extra = marked_sentences(sentences, techniques, decoding, threshold)
             marked += len({(e.article_id, e.start) for e in extra})
             span.append(span_identification(found + extra, gold).overall.f1)
             full.append(full_task(found + extra, gold).overall.f1)

@@ -130,11 +130,16 @@ class Analyzer:
         probabilities = self.model.classify(encoded, [(d.start, d.end) for d in detected])
         named = name_spans(detected, probabilities, decoding)
         if decoding.sentence_threshold and self.model.multi_label:  # a verifier's "no technique" passes most over
-            sentences = sentence_candidates(encoded, sorted({(d.start, d.end) for d, _, _ in named}))
-            rows = self.model.classify(encoded, [(d.start, d.end) for d in sentences])
+            sentences, rows = self.sentences(encoded, [(d.start, d.end) for d, _, _ in named])
             named += name_spans(sentences, rows, replace(decoding, technique_threshold=decoding.sentence_threshold))
             detected, probabilities = detected + sentences, np.concatenate([probabilities, rows])
         return detected, probabilities, named
+
+    def sentences(self, encoded: EncodedText, marked: list[tuple[int, int]]) -> tuple[list[DetectedSpan], np.ndarray]:
+        """The sentences the ``marked`` passages leave alone (``sentence_candidates``), with their techniques'
+        probabilities: what a decoding's ``sentence_threshold`` marks whole."""
+        found = sentence_candidates(encoded, sorted(set(marked)))
+        return found, self.model.classify(encoded, [(d.start, d.end) for d in found])
 
     def _spans(self, encoded: EncodedText) -> list[Span]:
         detected, probabilities, named = self.candidates(encoded)

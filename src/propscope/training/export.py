@@ -67,7 +67,7 @@ def quantize_model(source: Path, target: Path, reuse: bool = False) -> None:
     """
     _copy_beside_encoder(source, target)
     stamp = target / QUANTIZED_FROM_FILE
-    digest = f"{file_digest(source / ENCODER_FILE)} int8 per channel" if reuse else ""  # what it was, and how
+    digest = f"{_file_digest(source / ENCODER_FILE)} int8 per channel" if reuse else ""  # what it was, and how
     if reuse and stamp.exists() and stamp.read_text("utf-8") == digest and (target / ENCODER_FILE).exists():
         return
     stamp.unlink(missing_ok=True)
@@ -80,7 +80,7 @@ def quantize_model(source: Path, target: Path, reuse: bool = False) -> None:
         stamp.write_text(digest, encoding="utf-8")
 
 
-def file_digest(path: Path) -> str:
+def _file_digest(path: Path) -> str:
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
 

@@ -44,7 +44,6 @@ from propscope.model.inference import (
 )
 from propscope.model.verifier import VERIFIER_FILE, verifier_digest
 from propscope.pipeline.analyzer import Analyzer, model_directory
-from propscope.pipeline.sentences import sentence_candidates
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.card import CARD_FILE, ensemble_card, held_out_text, model_card
 from propscope.training.config import Config, VerifierConfig, with_overrides
@@ -138,13 +137,12 @@ def choose_decoding(encoded: Encoded, labels: dict[str, list[Label]]) -> Decodin
         consider(chosen, best.peak, threshold)
     if thresholds == (0.0,):  # the tagger's head gives every passage a technique: it cannot pass over a sentence
         return best
-    found_passages = [(number, spans, rows) for number, (_, spans, rows) in enumerate(found[chosen])]
-    return replace(best, sentence_threshold=_sentence_threshold(encoded, found_passages, best, scorer, best_score))
+    return replace(best, sentence_threshold=_sentence_threshold(encoded, found[chosen], best, scorer, best_score))
 
 
 def _sentence_threshold(
     encoded: Encoded,
-    found: list[tuple[int, list[DetectedSpan], np.ndarray]],
+    found: list[tuple[str, list[DetectedSpan], np.ndarray]],
     decoding: Decoding,
     scorer: SearchScorer,
     score: float,
@@ -152,29 +150,36 @@ def _sentence_threshold(
     """How sure the verifier must be to mark a sentence the passages ``decoding`` keeps leave alone; 0 (never) unless
     one scores better than ``score``, the passages' own."""
     techniques = encoded[0][0].techniques
-    marked = [
-        (number, d, k)
-        for number, spans, rows in found
-        for d, k, _ in name_spans(spans, rows, decoding)
-        if d.peak >= decoding.peak
-    ]
-    sentences = []
-    for number, (model, article, encoding) in enumerate(encoded):
-        spans = sentence_candidates(encoding, sorted({(d.start, d.end) for n, d, _ in marked if n == number}))
-        sentences.append((article.id, spans, model.classify(encoding, [(d.start, d.end) for d in spans])))
-    predicted = [Label(encoded[n][1].id, d.start, d.end, techniques[k]) for n, d, k in marked]
+    predicted: list[Label] = []
+    sentences: SentenceCandidates = []
+    for (model, article, encoding), (_, spans, rows) in zip(encoded, found, strict=True):
+        kept = [(d, k) for d, k, _ in name_spans(spans, rows, decoding) if d.peak >= decoding.peak]
+        predicted += [Label(article.id, d.start, d.end, techniques[k]) for d, k in kept]
+        sentences.append((article.id, *Analyzer(model).sentences(encoding, [(d.start, d.end) for d, _ in kept])))
     best = 0.0
     for threshold in SENTENCE_THRESHOLDS:
-        naming = replace(decoding, technique_threshold=threshold)
-        extra = [
-            Label(article_id, d.start, d.end, techniques[k])
-            for article_id, spans, rows in sentences
-            for d, k, _ in name_spans(spans, rows, naming)
-        ]
-        value = sum(scorer.f1(predicted + extra))
+        value = sum(scorer.f1(predicted + marked_sentences(sentences, techniques, decoding, threshold)))
         if value > score:
             best, score = threshold, value
     return best
+
+
+# per article: its id, the sentences its passages leave alone, and their techniques' probabilities
+SentenceCandidates = list[tuple[str, list[DetectedSpan], np.ndarray]]
+
+
+def marked_sentences(
+    sentences: SentenceCandidates, techniques: tuple[str, ...], decoding: Decoding, threshold: float
+) -> list[Label]:
+    """The sentences ``decoding`` marks whole with ``threshold`` as its ``sentence_threshold`` (none at 0)."""
+    if not threshold:
+        return []
+    naming = replace(decoding, technique_threshold=threshold)
+    return [
+        Label(i, d.start, d.end, techniques[k])
+        for i, spans, rows in sentences
+        for d, k, _ in name_spans(spans, rows, naming)
+    ]
 
 
 def held_out_figures(encoded: Encoded, decoding: Decoding, labels: dict[str, list[Label]]) -> dict[str, Any]:
