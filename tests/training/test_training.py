@@ -246,6 +246,23 @@ def test_averaged_graphs_read_the_mean_of_their_sources_and_refuse_unlike_ones(t
         average_graphs([folders[0] / "encoder.onnx", wider / "encoder.onnx"], tmp_path / "no.onnx")
 
 
+def test_teacher_loss_pulls_the_span_probability_towards_the_teachers():
+    import torch
+
+    from propscope.training.loop import teacher_loss
+
+    logits = torch.tensor([[[1.0, 0.5, -0.5], [0.0, 2.0, 1.0], [3.0, 0.0, 0.0]]], requires_grad=True)
+    soft = torch.tensor([[0.9, 0.2, -1.0]])  # the last position: no teacher's word
+    inside = 1 - torch.softmax(logits, dim=-1)[..., 0]
+    expected = -(soft[0, :2] * inside[0, :2].log() + (1 - soft[0, :2]) * (1 - inside[0, :2]).log()).mean()
+    loss = teacher_loss(logits, soft)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    loss.backward()
+    assert logits.grad[0, 0, 0] > 0 > logits.grad[0, 1, 0]  # O pushed down where the teacher says 0.9, up at 0.2
+    assert not logits.grad[0, 2].any()
+    assert teacher_loss(logits, torch.full((1, 3), -1.0)).item() == 0.0
+
+
 def test_meme_windows_train_the_classifier_but_not_the_tagger(encoder_tokenizer_path: str):
     from propscope.corpus.labels import Label
     from propscope.document import Article
@@ -259,6 +276,40 @@ def test_meme_windows_train_the_classifier_but_not_the_tagger(encoder_tokenizer_
     assert (tagged.tags[1:-1] != IGNORE).all()
     assert (untagged.tags == IGNORE).all()
     assert untagged.span_labels.tolist() == tagged.span_labels.tolist() == [TECHNIQUE_NAMES.index("Slogans")]
+
+
+def test_a_teacher_teaches_each_fold_with_its_own_fold_network(tiny_corpus: Path, tmp_path: Path):
+    from propscope.model.windows import WindowTokenizer
+    from propscope.training.loop import teacher_targets, window_examples
+
+    base = tiny_config(tiny_corpus, tmp_path / "teacher")
+    config = replace(base, data=replace(base.data, folds=2, memes_dir=""))
+    teacher = train(config, progress=lambda line: None)
+    student = replace(
+        config,
+        training=replace(config.training, teacher=str(teacher), teacher_weight=0.7),
+        export=replace(config.export, output=str(tmp_path / "student")),
+    )
+    lines: list[str] = []
+    train(student, progress=lines.append)
+    taught = [line.split()[-1] for line in lines if "with the teacher" in line]
+    assert taught == [str(teacher.parent / "teacher.work" / f"fold-{k}") for k in (1, 2)] + [str(teacher)]
+    meta = json.loads((tmp_path / "student" / "meta.json").read_text("utf-8"))
+    assert meta["config"]["training"]["teacher"] == str(teacher)
+
+    corpus = load_corpus(student)
+    tokenizer = WindowTokenizer.from_file(str(teacher / "tokenizer.json"), 32, 16)
+    soft = teacher_targets(teacher, corpus.train, tokenizer, threads=1)
+    article = corpus.train[0]
+    assert soft[article.id].shape == (len(tokenizer.tokenize(article.text)),)
+    assert ((soft[article.id] >= 0) & (soft[article.id] <= 1)).all()
+    window = window_examples([article], corpus.labels, tokenizer, 16, soft=soft)[0]
+    assert window.soft_tags[0] == window.soft_tags[-1] == -1  # [CLS] and [SEP]
+    np.testing.assert_allclose(window.soft_tags[1:-1], soft[article.id][: len(window.soft_tags) - 2])
+
+    fewer = replace(student, training=replace(student.training, max_articles=2))
+    with pytest.raises(InputError, match="learnt from other articles"):
+        train(fewer, progress=lambda line: None)
 
 
 def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path, tmp_path: Path):

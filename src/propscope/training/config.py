@@ -61,6 +61,11 @@ class TrainingConfig:
     dropout_masks: str = "torch"
     # the encoder's word embeddings stay as installed: a delta over the installed encoder then needs none of them
     freeze_word_embeddings: bool = False
+    # a model folder whose tagger also teaches this one: its probability that a word piece lies in a span is a second
+    # target, weighing ``teacher_weight`` against the gold tags'; fold networks learn from the teacher's own fold
+    # networks (``<teacher>.work/fold-K``, trained without the same articles), so the yardstick stays unseen
+    teacher: str = ""
+    teacher_weight: float = 0.5
     max_articles: int = 0  # 0: all; a small number makes a quick smoke run
     device: str = "auto"  # "cuda" where a GPU is present, else the CPU; or name one
 

@@ -25,7 +25,7 @@ from propscope.document import Article
 from propscope.errors import InputError
 from propscope.model.encoders import encoder_folder
 from propscope.model.features import FEATURE_NAMES, ArticleSignals
-from propscope.model.windows import WindowTokenizer, bio_tags, run_lengths
+from propscope.model.windows import B, I, O, WindowTokenizer, bio_tags, run_lengths
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.config import Config
 from propscope.training.split import grouped_folds
@@ -43,6 +43,8 @@ class WindowExample:
     span_tokens: np.ndarray  # [k, 2] token [first, last) inside the window, without [CLS]
     span_labels: np.ndarray  # [k]
     span_features: np.ndarray  # [k, features]
+    # per position, a teacher's probability that it lies in a span; -1 where none says (``teacher_targets``)
+    soft_tags: np.ndarray
 
 
 @dataclass
@@ -112,8 +114,10 @@ def window_examples(
     tokenizer: WindowTokenizer,
     stride: int,
     tagged: bool = True,
+    soft: dict[str, np.ndarray] | None = None,
 ) -> list[WindowExample]:
-    """Training windows; ``tagged=False`` leaves the tagger out (texts annotated at another density)."""
+    """Training windows; ``tagged=False`` leaves the tagger out (texts annotated at another density); ``soft``: per
+    article, a teacher's span probability for each of its word pieces."""
     index = {name: i for i, name in enumerate(TECHNIQUE_NAMES)}
     examples = []
     for article in articles:
@@ -121,6 +125,7 @@ def window_examples(
         tokens = tokenizer.tokenize(article.text)
         tags = bio_tags(tokens, [(g.start, g.end) for g in gold]) if tagged else np.full(len(tokens), IGNORE)
         lengths = run_lengths(tags)
+        taught = (soft or {}).get(article.id, np.full(len(tokens), -1.0, np.float32))
         signals = ArticleSignals(article.text)
         spans = [(g, *tokens.token_range(g.start, g.end)) for g in gold]
         for window in tokenizer.windows(len(tokens), stride):
@@ -133,6 +138,7 @@ def window_examples(
                     input_ids=ids[0],
                     tags=np.concatenate([[IGNORE], tags[window.start : window.end], [IGNORE]]),
                     span_lengths=np.concatenate([[0], lengths[window.start : window.end], [0]]),
+                    soft_tags=np.concatenate([[-1.0], taught[window.start : window.end], [-1.0]]).astype(np.float32),
                     span_tokens=np.array(
                         [(f - window.start, e - window.start) for _, f, e in inside], dtype=np.int64
                     ).reshape(-1, 2),
@@ -156,6 +162,7 @@ class Batch(NamedTuple):
     span_tokens: Any
     span_labels: Any
     features: Any
+    soft_tags: Any
 
 
 def collate(batch: list[WindowExample]) -> Batch:
@@ -166,17 +173,19 @@ def collate(batch: list[WindowExample]) -> Batch:
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     tags = torch.full((len(batch), width), IGNORE, dtype=torch.long)
     lengths = torch.zeros((len(batch), width), dtype=torch.long)
+    soft = torch.full((len(batch), width), -1.0, dtype=torch.float32)
     for row, e in enumerate(batch):
         n = len(e.input_ids)
         input_ids[row, :n] = torch.from_numpy(e.input_ids)
         mask[row, :n] = 1
         tags[row, :n] = torch.from_numpy(e.tags)
         lengths[row, :n] = torch.from_numpy(e.span_lengths)
+        soft[row, :n] = torch.from_numpy(e.soft_tags)
     rows = torch.tensor([row for row, e in enumerate(batch) for _ in range(len(e.span_labels))], dtype=torch.long)
     span_tokens = torch.from_numpy(np.concatenate([e.span_tokens for e in batch]))
     span_labels = torch.from_numpy(np.concatenate([e.span_labels for e in batch]))
     features = torch.from_numpy(np.concatenate([e.span_features for e in batch]).astype(np.float32))
-    return Batch(input_ids, mask, tags, lengths, rows, span_tokens, span_labels, features)
+    return Batch(input_ids, mask, tags, lengths, rows, span_tokens, span_labels, features, soft)
 
 
 def class_weights(examples: list[WindowExample], scheme: str):
@@ -215,6 +224,42 @@ def tag_loss(logits, tags, lengths, power: float = 0.0, scale: float = 1.0):
     weights = (tags != IGNORE).float() * torch.where(lengths > 0, span_weights, 1.0)
     weights = weights.reshape(-1)
     return (losses * weights).sum() / weights.sum()
+
+
+def teacher_loss(logits, soft):
+    """Binary cross-entropy between the tagger's probability that a position lies in a span (1 - P(O)) and a teacher's
+    (``soft``), over the positions the teacher gives one (>= 0); 0 where it gives none."""
+    import torch
+
+    log_p = torch.log_softmax(logits, dim=-1)
+    log_out, log_in = log_p[..., O], torch.logsumexp(log_p[..., [B, I]], dim=-1)
+    taught = soft >= 0
+    if not taught.any():
+        return logits.new_zeros(())
+    target = soft[taught]
+    return -(target * log_in[taught] + (1 - target) * log_out[taught]).mean()
+
+
+def teacher_targets(
+    teacher: Path, articles: list[Article], tokenizer: WindowTokenizer, threads: int
+) -> dict[str, np.ndarray]:
+    """Per article, per word piece of ``tokenizer``, the probability that ``teacher``'s tagger gives it of lying in a
+    span: its own word pieces' probabilities carried over the characters they cover, averaged over each of ours (the
+    two encoders may cut words differently)."""
+    from propscope.model.inference import OnnxModel
+
+    model = OnnxModel(teacher, threads=threads)
+    targets = {}
+    for article in articles:
+        encoded = model.encode(article.text)
+        by_char = np.full(len(article.text), np.nan, np.float32)
+        for (start, end), probability in zip(encoded.tokens.offsets, encoded.span_probability, strict=True):
+            by_char[start:end] = probability
+        ours = tokenizer.tokenize(article.text).offsets
+        targets[article.id] = np.array(
+            [np.nanmean(by_char[s:e]) if np.isfinite(by_char[s:e]).any() else -1.0 for s, e in ours], np.float32
+        )
+    return targets
 
 
 def seed_everything(seed: int) -> None:
@@ -313,8 +358,11 @@ def step_report(where: str, step: int, total: int, loss: float, started: float) 
     )
 
 
-def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None] = log.info):
-    """Fine-tune and return the torch ``JointModel`` (in eval mode, on the CPU)."""
+def train_network(
+    config: Config, corpus: Corpus, progress: Callable[[str], None] = log.info, teacher: Path | None = None
+):
+    """Fine-tune and return the torch ``JointModel`` (in eval mode, on the CPU); ``teacher``: a model folder whose
+    tagger's span probabilities are a second target (``training.teacher_weight``)."""
     import torch
     from transformers import AutoModel
 
@@ -328,7 +376,11 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
         str(encoder_dir / "tokenizer.json"), config.model.window_tokens, config.model.stride
     )
     stride = config.model.train_stride
-    examples = window_examples(corpus.train, corpus.labels, tokenizer, stride)
+    soft = None
+    if teacher is not None:
+        progress(f"reading the training articles with the teacher {teacher}")
+        soft = teacher_targets(teacher, corpus.train, tokenizer, config.training.threads)
+    examples = window_examples(corpus.train, corpus.labels, tokenizer, stride, soft=soft)
     memes = window_examples(corpus.memes, corpus.labels, tokenizer, stride, tagged=False)
     model = JointModel(
         AutoModel.from_pretrained(
@@ -374,7 +426,11 @@ def train_network(config: Config, corpus: Corpus, progress: Callable[[str], None
                     hidden = model.encode(b.input_ids, b.mask)
                     loss = torch.zeros((), device=device)
                     if (b.tags != IGNORE).any():  # batches of memes alone have no tags
-                        loss = tag_loss(model.tag_logits(hidden).float(), b.tags, b.span_lengths, power, span_scale)
+                        tag_logits = model.tag_logits(hidden).float()
+                        loss = tag_loss(tag_logits, b.tags, b.span_lengths, power, span_scale)
+                        if teacher is not None:
+                            weight = t.teacher_weight
+                            loss = (1 - weight) * loss + weight * teacher_loss(tag_logits, b.soft_tags)
                     if len(b.span_labels):
                         logits = model.classify(hidden, b.mask, b.rows, b.span_tokens, b.features)
                         loss = loss + span_loss(logits.float(), b.span_labels)

@@ -355,7 +355,8 @@ def cross_fitted_models(
         exported = _exported_meta(directory)
         if not _trained_alike(exported, meta):
             progress(f"fold {number}/{len(folds)}: training without its {len(fold.dev)} held-out articles")
-            train_and_export(config, fold, directory, meta, progress, work / f"fold-{number}.verifier")
+            teacher = _teacher(config, fold, number)
+            train_and_export(config, fold, directory, meta, progress, work / f"fold-{number}.verifier", teacher)
         else:
             progress(f"fold {number}/{len(folds)}: reusing {directory}")
             write_meta(
@@ -363,6 +364,26 @@ def cross_fitted_models(
             )  # the reading settings (stride, window merging) may have changed
         held_out.append((OnnxModel(directory), fold.dev))
     return held_out
+
+
+def _teacher(config: Config, corpus: Corpus, fold: int | None = None) -> Path | None:
+    """The model folder that teaches a tagger trained on ``corpus.train`` (``training.teacher``): for fold ``fold``, the
+    teacher's own fold network (``<teacher>.work/fold-K``). It must have learnt from the same articles, so that what the
+    fold networks read stays unseen by their teachers too."""
+    if not config.training.teacher:
+        return None
+    named = model_directory(config.training.teacher)
+    folder = named if fold is None else named.parent / f"{named.name}.work" / f"fold-{fold}"
+    meta = _exported_meta(folder)
+    if meta is None:
+        raise InputError(f"training.teacher: no trained network in {folder}")
+    if meta.get("held_out_ids", []) != sorted(a.id for a in corpus.dev) or meta.get("train_articles") != len(
+        corpus.train
+    ):
+        raise InputError(
+            f"training.teacher: {folder} learnt from other articles than the {len(corpus.train)} it would teach from"
+        )
+    return folder
 
 
 def _kept(exported: dict[str, Any] | None, meta: dict[str, Any]) -> dict[str, Any]:
@@ -434,7 +455,13 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
             | {"output": None, "name": None, "precision": None, "max_int8_f1_drop": None},
             # as trained before these settings existed
             "model": {"hidden_dropout": 0.1, "encoder": "all-MiniLM-L6-v2"} | config.get("model", {}) | reading,
-            "training": {"dropout_masks": "torch", "freeze_word_embeddings": False} | config.get("training", {}),
+            "training": {
+                "dropout_masks": "torch",
+                "freeze_word_embeddings": False,
+                "teacher": "",
+                "teacher_weight": 0.5,
+            }
+            | config.get("training", {}),
         },
     }
 
@@ -460,6 +487,7 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
     _require_plain_verifier(config)
     _verifier_source(config)
     corpus = load_corpus(config)
+    _teacher(config, corpus)  # the networks that ship would learn from it: checked before hours of training
     output, work = Path(config.export.output), work_folder(config)
     fp32 = work / "fp32"
     folds = cross_fitted_models(config, corpus, work, progress) if config.data.folds else []
@@ -497,7 +525,7 @@ def _train_or_keep(
         write_meta(fp32, _kept(exported, meta))
     else:
         verifier_work = None if config.export.verifier_from else work / "verifier"  # names another model's
-        train_and_export(config, corpus, fp32, meta, progress, verifier_work)
+        train_and_export(config, corpus, fp32, meta, progress, verifier_work, _teacher(config, corpus))
     return fp32
 
 
@@ -508,8 +536,10 @@ def train_and_export(
     meta: dict[str, Any],
     progress: Callable[[str], None],
     verifier_work: Path | None,
+    teacher: Path | None = None,
 ) -> None:
-    """Train the networks on ``corpus.train`` and write the model folder, meta.json last (a finished export).
+    """Train the networks on ``corpus.train`` and write the model folder, meta.json last (a finished export); the tagger
+    learns from ``teacher``'s too where one is named (``_teacher``).
 
     The verifier trains in ``verifier_work`` (reused there when trained alike, see ``verifier_for``; None: the model
     names techniques with another model's verifier, ``export.verifier_from``), and a tagger
@@ -524,7 +554,7 @@ def train_and_export(
         if config.verifier.enabled and verifier_work is not None
         else None
     )
-    tagger = None if keep_tagger else train_network(config, corpus, progress)
+    tagger = None if keep_tagger else train_network(config, corpus, progress, teacher)
     if tagger is not None:
         meta["trained_on"] = device_description(config)
     directory.mkdir(parents=True, exist_ok=True)
