@@ -296,6 +296,8 @@ def test_a_teacher_teaches_each_fold_with_its_own_fold_network(tiny_corpus: Path
     assert taught == [str(teacher.parent / "teacher.work" / f"fold-{k}") for k in (1, 2)] + [str(teacher)]
     meta = json.loads((tmp_path / "student" / "meta.json").read_text("utf-8"))
     assert meta["config"]["training"]["teacher"] == str(teacher)
+    card = (tmp_path / "student" / "MODEL_CARD.md").read_text("utf-8")
+    assert f"The tagger also learnt from a teacher, `{teacher}`" in card and "weighing 0.7" in card
 
     corpus = load_corpus(student)
     tokenizer = WindowTokenizer.from_file(str(teacher / "tokenizer.json"), 32, 16)
