@@ -280,7 +280,7 @@ def test_meme_windows_train_the_classifier_but_not_the_tagger(encoder_tokenizer_
 
 def test_a_teacher_teaches_each_fold_with_its_own_fold_network(tiny_corpus: Path, tmp_path: Path):
     from propscope.model.windows import WindowTokenizer
-    from propscope.training.loop import teacher_targets, window_examples
+    from propscope.training.loop import teacher_targets, train_network, window_examples
 
     base = tiny_config(tiny_corpus, tmp_path / "teacher")
     config = replace(base, data=replace(base.data, folds=2, memes_dir=""))
@@ -293,7 +293,8 @@ def test_a_teacher_teaches_each_fold_with_its_own_fold_network(tiny_corpus: Path
     lines: list[str] = []
     train(student, progress=lines.append)
     taught = [line.split()[-1] for line in lines if "with the teacher" in line]
-    assert taught == [str(teacher.parent / "teacher.work" / f"fold-{k}") for k in (1, 2)] + [str(teacher)]
+    work = teacher.parent / "teacher.work"
+    assert taught == [str(work / "fold-1"), str(work / "fold-2"), str(work / "fp32")]
     meta = json.loads((tmp_path / "student" / "meta.json").read_text("utf-8"))
     assert meta["config"]["training"]["teacher"] == str(teacher)
     card = (tmp_path / "student" / "MODEL_CARD.md").read_text("utf-8")
@@ -312,6 +313,25 @@ def test_a_teacher_teaches_each_fold_with_its_own_fold_network(tiny_corpus: Path
     fewer = replace(student, training=replace(student.training, max_articles=2))
     with pytest.raises(InputError, match="learnt from other articles"):
         train(fewer, progress=lambda line: None)
+    shutil.rmtree(work / "fold-2")
+    lines.clear()
+    with pytest.raises(InputError, match="no trained network in .*fold-2"):  # found before any network trains
+        train(replace(student, training=replace(student.training, seed=5)), progress=lines.append)
+    assert not any("training without" in line for line in lines)
+    with pytest.raises(InputError, match="train through the recipe"):
+        train_network(student, corpus, progress=lambda line: None)
+
+
+def test_a_teacher_without_folds_teaches_the_network_that_ships(tiny_corpus: Path, tmp_path: Path):
+    base = tiny_config(tiny_corpus, tmp_path / "teacher")
+    config = replace(base, data=replace(base.data, memes_dir=""))  # one dev article held out, no folds
+    teacher = train(config, progress=lambda line: None)
+    taught = replace(config.training, teacher=str(teacher))
+    lines: list[str] = []
+    train(replace(config, training=taught, export=replace(config.export, output=str(tmp_path / "s"))), lines.append)
+    assert [line.split()[-1] for line in lines if "with the teacher" in line] == [str(tmp_path / "teacher.work/fp32")]
+    card = (tmp_path / "s" / "MODEL_CARD.md").read_text("utf-8")
+    assert "The tagger also learnt from a teacher" in card and "same fold" not in card
 
 
 def test_cross_fitting_chooses_on_unseen_articles_and_resumes(tiny_corpus: Path, tmp_path: Path):

@@ -155,14 +155,14 @@ def _tag_weighting_text(training: dict[str, Any]) -> str:
     )
 
 
-def _teacher_text(training: dict[str, Any]) -> str:
+def _teacher_text(training: dict[str, Any], folds: int) -> str:
     if not training.get("teacher"):
         return ""
     weight = training.get("teacher_weight", 0.5)
+    each = " (each fold network learnt from the teacher's network of the same fold)" if folds else ""
     return (
         f" The tagger also learnt from a teacher, `{training['teacher']}`: its probability that a word piece lies in a "
-        f"span was a second target, weighing {weight:g} against the gold tags' {1 - weight:g} (each fold network "
-        "learnt from the teacher's network of the same fold)."
+        f"span was a second target, weighing {weight:g} against the gold tags' {1 - weight:g}{each}."
     )
 
 
@@ -468,7 +468,7 @@ pieces); AdamW, learning rate
 weight decay {t["weight_decay"]}; dropout {m["dropout"]} in the heads, {m.get("attention_dropout", 0.1)} on the
 encoder's attention, {m.get("hidden_dropout", 0.1)} between its layers{_masks_text(t)};
 {t.get("compute_dtype", "fp32")} matrix products; {_device_text(meta, t)}.{_frozen_text(t)}
-{_tag_weighting_text(t)}{_teacher_text(t)}
+{_tag_weighting_text(t)}{_teacher_text(t, d.get("folds", 0))}
 {_verifier_training_text(meta)}
 
 ## Figures on {_held_out_name(meta)} (where every choice was made)

@@ -61,9 +61,10 @@ class TrainingConfig:
     dropout_masks: str = "torch"
     # the encoder's word embeddings stay as installed: a delta over the installed encoder then needs none of them
     freeze_word_embeddings: bool = False
-    # a model folder whose tagger also teaches this one: its probability that a word piece lies in a span is a second
-    # target, weighing ``teacher_weight`` against the gold tags'; fold networks learn from the teacher's own fold
-    # networks (``<teacher>.work/fold-K``, trained without the same articles), so the yardstick stays unseen
+    # a model (shipped name or folder) whose tagger also teaches this one: its probability that a word piece lies in a
+    # span is a second target, weighing ``teacher_weight`` against the gold tags'; the teacher's networks are read from
+    # its work folder as the recipe left them (``<teacher>.work/fold-K`` for each fold network, ``fp32`` for the one
+    # that ships), each checked to have learnt from the same articles, so the yardstick stays unseen by both
     teacher: str = ""
     teacher_weight: float = 0.5
     max_articles: int = 0  # 0: all; a small number makes a quick smoke run
@@ -177,6 +178,8 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
         )
     if isinstance(section, VerifierConfig) and not 0 <= section.tagger_weight <= 1:
         raise InputError(f"{source}: [verifier] tagger_weight must be from 0 to 1, got {section.tagger_weight}")
+    if isinstance(section, TrainingConfig) and not 0 <= section.teacher_weight <= 1:
+        raise InputError(f"{source}: [training] teacher_weight must be from 0 to 1, got {section.teacher_weight}")
     return section
 
 

@@ -376,6 +376,8 @@ def train_network(
         str(encoder_dir / "tokenizer.json"), config.model.window_tokens, config.model.stride
     )
     stride = config.model.train_stride
+    if config.training.teacher and teacher is None:
+        raise InputError("training.teacher is set: train through the recipe (propscope train), which finds its network")
     soft = None
     if teacher is not None:
         progress(f"reading the training articles with the teacher {teacher}")

@@ -367,23 +367,38 @@ def cross_fitted_models(
 
 
 def _teacher(config: Config, corpus: Corpus, fold: int | None = None) -> Path | None:
-    """The model folder that teaches a tagger trained on ``corpus.train`` (``training.teacher``): for fold ``fold``, the
-    teacher's own fold network (``<teacher>.work/fold-K``). It must have learnt from the same articles, so that what the
-    fold networks read stays unseen by their teachers too."""
+    """The network that teaches a tagger trained on ``corpus.train`` (``training.teacher``), as the recipe left it in
+    the teacher's work folder: its fold network ``fold-K`` for fold ``fold``, else ``fp32`` (the folds' precision).
+    It must have learnt from the same articles, so that what the fold networks read stays unseen by their teachers
+    too."""
     if not config.training.teacher:
         return None
     named = model_directory(config.training.teacher)
-    folder = named if fold is None else named.parent / f"{named.name}.work" / f"fold-{fold}"
+    folder = named.parent / f"{named.name}.work" / ("fp32" if fold is None else f"fold-{fold}")
     meta = _exported_meta(folder)
     if meta is None:
-        raise InputError(f"training.teacher: no trained network in {folder}")
-    if meta.get("held_out_ids", []) != sorted(a.id for a in corpus.dev) or meta.get("train_articles") != len(
-        corpus.train
-    ):
+        raise InputError(f"training.teacher: no trained network in {folder} (the teacher's work folder)")
+    data = meta.get("config", {}).get("data", {})
+    settings = ("ptc_dir", "train_ids", "validation_ids", "pool", "extra_folders", "dev_seed")
+    same = (
+        all(data.get(key) == getattr(config.data, key) for key in settings)
+        and meta.get("held_out_ids", []) == (sorted(a.id for a in corpus.dev) if fold is not None else [])
+        and meta.get("train_articles") == len(corpus.train)
+        and meta.get("dev_articles", 0) == (len(corpus.dev) if fold is None else 0)
+    )
+    if not same:
         raise InputError(
             f"training.teacher: {folder} learnt from other articles than the {len(corpus.train)} it would teach from"
         )
     return folder
+
+
+def _teachers(config: Config, corpus: Corpus) -> None:
+    """Every teacher network a training run will read, checked before hours of training."""
+    _teacher(config, corpus)
+    if config.training.teacher and config.data.folds:
+        for number, fold in enumerate(cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed), start=1):
+            _teacher(config, fold, number)
 
 
 def _kept(exported: dict[str, Any] | None, meta: dict[str, Any]) -> dict[str, Any]:
@@ -461,9 +476,15 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
                 "teacher": "",
                 "teacher_weight": 0.5,
             }
-            | config.get("training", {}),
+            | config.get("training", {})
+            | _without_teacher(config.get("training", {})),
         },
     }
+
+
+def _without_teacher(training: dict[str, Any]) -> dict[str, Any]:
+    """A teacher's weight means nothing without a teacher."""
+    return {} if training.get("teacher") else {"teacher_weight": None}
 
 
 def _verifier_identity(settings: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -487,7 +508,7 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
     _require_plain_verifier(config)
     _verifier_source(config)
     corpus = load_corpus(config)
-    _teacher(config, corpus)  # the networks that ship would learn from it: checked before hours of training
+    _teachers(config, corpus)
     output, work = Path(config.export.output), work_folder(config)
     fp32 = work / "fp32"
     folds = cross_fitted_models(config, corpus, work, progress) if config.data.folds else []
