@@ -108,6 +108,7 @@ def test_inverse_sqrt_class_weights_favour_rare_techniques():
             np.zeros((len(labels), 2)),
             np.array(labels),
             np.zeros((0, 1)),
+            np.full(3, -1.0),
         )
 
     weights = class_weights([example([0, 0, 0, 0]), example([1])], "inverse_sqrt").numpy()
@@ -135,7 +136,7 @@ def test_length_weighted_tag_loss_lifts_short_spans():
 
     from propscope.training.loop import WindowExample, span_token_scale
 
-    example = WindowExample(*(np.zeros(0),) * 2, np.array([0, 3, 3, 3, 1]), *(np.zeros(0),) * 3)
+    example = WindowExample(*(np.zeros(0),) * 2, np.array([0, 3, 3, 3, 1]), *(np.zeros(0),) * 4)
     assert span_token_scale([example], 1.0) == pytest.approx(2.0)  # weights 1/3, 1/3, 1/3, 1: mean 1/2
     assert span_token_scale([example], 0.0) == pytest.approx(1.0)
 
