@@ -117,7 +117,7 @@ def window_examples(
     soft: dict[str, np.ndarray] | None = None,
 ) -> list[WindowExample]:
     """Training windows; ``tagged=False`` leaves the tagger out (texts annotated at another density); ``soft``: per
-    article, a teacher's span probability for each of its word pieces."""
+    article, a teacher's span probability for each character (``teacher_targets``)."""
     index = {name: i for i, name in enumerate(TECHNIQUE_NAMES)}
     examples = []
     for article in articles:
@@ -125,7 +125,7 @@ def window_examples(
         tokens = tokenizer.tokenize(article.text)
         tags = bio_tags(tokens, [(g.start, g.end) for g in gold]) if tagged else np.full(len(tokens), IGNORE)
         lengths = run_lengths(tags)
-        taught = (soft or {}).get(article.id, np.full(len(tokens), -1.0, np.float32))
+        taught = _per_token(soft[article.id], tokens.offsets) if soft else np.full(len(tokens), -1.0, np.float32)
         signals = ArticleSignals(article.text)
         spans = [(g, *tokens.token_range(g.start, g.end)) for g in gold]
         for window in tokenizer.windows(len(tokens), stride):
@@ -240,12 +240,9 @@ def teacher_loss(logits, soft):
     return -(target * log_in[taught] + (1 - target) * log_out[taught]).mean()
 
 
-def teacher_targets(
-    teacher: Path, articles: list[Article], tokenizer: WindowTokenizer, threads: int
-) -> dict[str, np.ndarray]:
-    """Per article, per word piece of ``tokenizer``, the probability that ``teacher``'s tagger gives it of lying in a
-    span: its own word pieces' probabilities carried over the characters they cover, averaged over each of ours (the
-    two encoders may cut words differently)."""
+def teacher_targets(teacher: Path, articles: list[Article], threads: int) -> dict[str, np.ndarray]:
+    """Per article, per character, the probability that ``teacher``'s tagger gives the word piece covering it of lying
+    in a span (NaN between word pieces): characters carry it across tokenisers, which may cut words differently."""
     from propscope.model.inference import OnnxModel
 
     model = OnnxModel(teacher, threads=threads)
@@ -255,11 +252,15 @@ def teacher_targets(
         by_char = np.full(len(article.text), np.nan, np.float32)
         for (start, end), probability in zip(encoded.tokens.offsets, encoded.span_probability, strict=True):
             by_char[start:end] = probability
-        ours = tokenizer.tokenize(article.text).offsets
-        targets[article.id] = np.array(
-            [np.nanmean(by_char[s:e]) if np.isfinite(by_char[s:e]).any() else -1.0 for s, e in ours], np.float32
-        )
+        targets[article.id] = by_char
     return targets
+
+
+def _per_token(by_char: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """A teacher's per-character probability averaged over each of our word pieces; -1 where it gives none."""
+    return np.array(
+        [np.nanmean(by_char[s:e]) if np.isfinite(by_char[s:e]).any() else -1.0 for s, e in offsets], np.float32
+    )
 
 
 def seed_everything(seed: int) -> None:
@@ -381,7 +382,7 @@ def train_network(
     soft = None
     if teacher is not None:
         progress(f"reading the training articles with the teacher {teacher}")
-        soft = teacher_targets(teacher, corpus.train, tokenizer, config.training.threads)
+        soft = teacher_targets(teacher, corpus.train, config.training.threads)
     examples = window_examples(corpus.train, corpus.labels, tokenizer, stride, soft=soft)
     memes = window_examples(corpus.memes, corpus.labels, tokenizer, stride, tagged=False)
     model = JointModel(
