@@ -30,3 +30,13 @@ def test_folds_depend_on_the_seed_only():
 
     assert held_out(shuffled, 5) == held_out(corpus, 5)
     assert held_out(corpus, 6) != held_out(corpus, 5)
+
+
+def test_a_fold_share_cuts_what_each_fold_learns_from_not_what_it_holds_out():
+    corpus = corpus_of(20)
+    whole = cross_fitting_folds(corpus, 2, seed=13)
+    cut = cross_fitting_folds(corpus, 2, seed=13, share=0.5)
+    for full, half in zip(whole, cut, strict=True):
+        assert half.dev == full.dev
+        assert {a.id for a in half.train} < {a.id for a in full.train}
+        assert len(half.train) == len(full.train) // 2  # articles of their own story each

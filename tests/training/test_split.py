@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from propscope.document import Article
-from propscope.training.split import grouped_folds, story_groups
+from propscope.training.split import grouped_folds, story_groups, story_share
 
 SHARED = "the council voted on tuesday to close the old harbour bridge for good after years of debate"
 
@@ -45,3 +45,16 @@ def test_folds_partition_the_articles_and_keep_stories_whole(bodies: list[str], 
     for group in story_groups(articles):
         assert len({where[a.id] for a in group}) == 1
     assert grouped_folds(list(reversed(articles)), folds, seed) == parts  # the order given does not matter
+
+
+@given(st.lists(texts, min_size=1, max_size=12), st.floats(0.05, 1.0), st.integers(0, 5))
+def test_a_share_takes_whole_stories_and_a_smaller_one_takes_part_of_it(bodies: list[str], share: float, seed: int):
+    articles = [Article(str(i), body) for i, body in enumerate(bodies)]
+    taken = story_share(articles, share, seed)
+    ids = {a.id for a in taken}
+    for group in story_groups(articles):
+        assert len({a.id in ids for a in group}) == 1  # a story is taken whole or not at all
+    largest = max(len(g) for g in story_groups(articles))
+    assert share * len(articles) <= len(taken) < share * len(articles) + largest
+    assert {a.id for a in story_share(articles, share / 2, seed)} <= ids
+    assert story_share(list(reversed(articles)), share, seed) == taken

@@ -22,6 +22,9 @@ class DataConfig:
     # training split, predict the articles they did not see; decoding and calibration are chosen on those
     # predictions for every training-split article, and the shipped network trains on all of them.
     folds: int = 0
+    # below 1: each fold network learns from that share of its articles (whole stories), the held-out ones unchanged;
+    # a learning curve (bench/RESULTS.md) says how much more annotated news would buy. The pool network is not cut.
+    fold_share: float = 1.0
     # "all": train on every article of both splits (what ships); the folds, grouped by story, then give the
     # held-out figures and the validation split is not used. "train": the training split only, the
     # validation split measured (figures comparable with earlier models).
@@ -160,6 +163,8 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
     section = cls(**values)
     if isinstance(section, DataConfig) and (section.folds == 1 or section.folds < 0):
         raise InputError(f"{source}: [data] folds must be 0 (dev hold-out) or at least 2, got {section.folds}")
+    if isinstance(section, DataConfig) and not 0 < section.fold_share <= 1:
+        raise InputError(f"{source}: [data] fold_share must be above 0 and at most 1, got {section.fold_share}")
     if isinstance(section, ExportConfig) and section.delta_rank < 0:
         raise InputError(
             f"{source}: [export] delta_rank must be 0 (the tagger ships whole) or more, got {section.delta_rank}"

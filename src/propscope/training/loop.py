@@ -28,7 +28,7 @@ from propscope.model.features import FEATURE_NAMES, ArticleSignals
 from propscope.model.windows import B, I, O, WindowTokenizer, bio_tags, run_lengths
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.config import Config
-from propscope.training.split import grouped_folds
+from propscope.training.split import grouped_folds, story_share
 
 log = logging.getLogger(__name__)
 IGNORE = -100
@@ -98,13 +98,15 @@ def load_corpus(config: Config) -> Corpus:
     )
 
 
-def cross_fitting_folds(corpus: Corpus, folds: int, seed: int) -> list[Corpus]:
+def cross_fitting_folds(corpus: Corpus, folds: int, seed: int, share: float = 1.0) -> list[Corpus]:
     """``folds`` corpora whose dev parts partition the training articles, no story on both sides of one
-    (``grouped_folds``); each trains on the rest."""
+    (``grouped_folds``); each trains on the rest, or on ``share`` of it (whole stories, ``story_share``)."""
     folded = []
     for held_out in grouped_folds(corpus.train, folds, seed):
         ids = {a.id for a in held_out}
-        folded.append(replace(corpus, train=[a for a in corpus.train if a.id not in ids], dev=held_out))
+        rest = [a for a in corpus.train if a.id not in ids]
+        train = rest if share >= 1 else story_share(rest, share, seed)
+        folded.append(replace(corpus, train=train, dev=held_out))
     return folded
 
 

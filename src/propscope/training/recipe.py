@@ -332,6 +332,10 @@ def _base_meta(config: Config) -> dict[str, Any]:
     }
 
 
+def _folds(config: Config, corpus: Corpus) -> list[Corpus]:
+    return cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed, config.data.fold_share)
+
+
 def cross_fitted_models(
     config: Config, corpus: Corpus, work: Path, progress: Callable[[str], None], only: int | None = None
 ) -> HeldOut:
@@ -342,20 +346,24 @@ def cross_fitted_models(
     first look).
     """
     held_out: HeldOut = []
-    folds = cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed)
+    folds = _folds(config, corpus)
     for number, fold in enumerate(folds, start=1):
         if only is not None and number != only:
             continue
         directory = work / f"fold-{number}"
-        meta = _base_meta(config) | {
-            "name": f"{config.export.name}-fold-{number}",
-            "train_articles": len(fold.train),
-            "held_out_ids": sorted(a.id for a in fold.dev),
-        }
+        teacher = _teacher(config, fold, number)
+        meta = (
+            _base_meta(config)
+            | _taught_by(teacher)
+            | {
+                "name": f"{config.export.name}-fold-{number}",
+                "train_articles": len(fold.train),
+                "held_out_ids": sorted(a.id for a in fold.dev),
+            }
+        )
         exported = _exported_meta(directory)
         if not _trained_alike(exported, meta):
             progress(f"fold {number}/{len(folds)}: training without its {len(fold.dev)} held-out articles")
-            teacher = _teacher(config, fold, number)
             train_and_export(config, fold, directory, meta, progress, work / f"fold-{number}.verifier", teacher)
         else:
             progress(f"fold {number}/{len(folds)}: reusing {directory}")
@@ -373,8 +381,7 @@ def _teacher(config: Config, corpus: Corpus, fold: int | None = None) -> Path | 
     too."""
     if not config.training.teacher:
         return None
-    named = model_directory(config.training.teacher)
-    folder = named.parent / f"{named.name}.work" / ("fp32" if fold is None else f"fold-{fold}")
+    folder = work_of(model_directory(config.training.teacher)) / ("fp32" if fold is None else f"fold-{fold}")
     meta = _exported_meta(folder)
     if meta is None:
         raise InputError(f"training.teacher: no trained network in {folder} (the teacher's work folder)")
@@ -393,11 +400,17 @@ def _teacher(config: Config, corpus: Corpus, fold: int | None = None) -> Path | 
     return folder
 
 
+def _taught_by(teacher: Path | None) -> dict[str, Any]:
+    """The teacher's network by digest, in a student's meta: a student whose teacher was trained again since is no
+    longer the one wanted, and trains again too."""
+    return {"teacher_digest": member_digest(teacher, verifier=False)} if teacher else {}
+
+
 def _teachers(config: Config, corpus: Corpus) -> None:
     """Every teacher network a training run will read, checked before hours of training."""
     _teacher(config, corpus)
     if config.training.teacher and config.data.folds:
-        for number, fold in enumerate(cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed), start=1):
+        for number, fold in enumerate(_folds(config, corpus), start=1):
             _teacher(config, fold, number)
 
 
@@ -463,7 +476,8 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
         "verifier": _verifier_identity(meta.get("verifier")),
         "config": config
         | {
-            "data": data | {"folds": bool(data.get("folds"))},  # only whether a dev hold-out leaves the training
+            # of the folds, only whether a dev hold-out leaves the training
+            "data": {"fold_share": 1.0} | data | {"folds": bool(data.get("folds"))},
             "verifier": _verifier_identity(config.get("verifier")),
             "export": {"delta_rank": 0, "verifier_from": ""}
             | config.get("export", {})
@@ -540,13 +554,15 @@ def _train_or_keep(
 ) -> Path:
     """``work/fp32``: the networks ``meta`` describes, trained on ``corpus.train`` unless already there."""
     fp32 = work / "fp32"
+    teacher = _teacher(config, corpus)
+    meta.update(_taught_by(teacher))
     exported = _exported_meta(fp32)
     if _trained_alike(exported, meta):
         progress(f"reusing {fp32}: same training, so only the reading settings, choices and figures are renewed")
         write_meta(fp32, _kept(exported, meta))
     else:
         verifier_work = None if config.export.verifier_from else work / "verifier"  # names another model's
-        train_and_export(config, corpus, fp32, meta, progress, verifier_work, _teacher(config, corpus))
+        train_and_export(config, corpus, fp32, meta, progress, verifier_work, teacher)
     return fp32
 
 
@@ -681,9 +697,13 @@ def _pool_and_split(config: Config) -> tuple[Corpus, Corpus, Path]:
 
 
 def work_folder(config: Config) -> Path:
-    """Where training keeps what it reuses (networks, stand-ins) beside the model folder: ``<output>.work``."""
-    output = Path(config.export.output)
-    return output.parent / f"{output.name}.work"
+    """Where training keeps what it reuses (networks, stand-ins) for the configuration's model folder."""
+    return work_of(Path(config.export.output))
+
+
+def work_of(model: Path) -> Path:
+    """A model folder's work folder, beside it: ``<model>.work``."""
+    return model.parent / f"{model.name}.work"
 
 
 def add_verifier(config: Config, tagger: Path, progress: Callable[[str], None] = log.info, command: str = "") -> Path:
@@ -987,7 +1007,7 @@ def build_ensemble(
 def cross_fitted_ensembles(config: Config, corpus: Corpus, works: list[Path]) -> HeldOut:
     """Per fold, the ensemble of the members' fold networks, with the articles none of them learnt from."""
     held_out: HeldOut = []
-    for number, fold in enumerate(cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed), start=1):
+    for number, fold in enumerate(_folds(config, corpus), start=1):
         ids = sorted(a.id for a in fold.dev)
         networks = []
         for directory in (work / f"fold-{number}" for work in works):

@@ -62,3 +62,16 @@ def grouped_folds(articles: list[Article], folds: int, seed: int) -> list[list[A
     for group in groups:
         min(parts, key=len).extend(group)
     return [sorted(part, key=lambda a: a.id) for part in parts]
+
+
+def story_share(articles: list[Article], share: float, seed: int) -> list[Article]:
+    """Whole stories drawn with ``seed`` until about ``share`` of ``articles`` is taken: a smaller training set for a
+    learning curve. A smaller share takes a first part of a larger one's, so the sets are nested."""
+    groups = sorted(story_groups(articles), key=lambda g: min(a.id for a in g))
+    random.Random(seed).shuffle(groups)
+    taken: list[Article] = []
+    for group in groups:
+        if len(taken) >= share * len(articles):
+            break
+        taken.extend(group)
+    return sorted(taken, key=lambda a: a.id)
