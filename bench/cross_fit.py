@@ -16,6 +16,9 @@ trains a verifier on.
 `--reading-of MODEL` reads with that model's decoding instead of choosing one (a shipped name or a folder; only
 its meta.json is read);
 `--fold K` trains and reads fold K alone (no score ranking: it calibrates each fold on the others);
+`--thresholds 0.2 0.25 ...` also prints the span and full-task F1 the decoding read with gives at each of these span
+thresholds, the rest of it unchanged (how much a network trained on fewer articles loses to a decoding chosen for
+others);
 `--precision int8` reads with each fold tagger's encoder quantized as the shipped tagger's is (in
 `WORK/int8-folds/fold-K`, as `propscope train` reads them for an int8 model); `--across-folds` also chooses the
 decoding on each fold alone and scores it on the other folds, against the one read with: does a choice made on
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from propscope.corpus.labels import Label, write_labels
@@ -57,6 +61,7 @@ def main() -> None:
     parser.add_argument("--reading-of", metavar="MODEL", help="read with this model's decoding, not one chosen here")
     parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="the fold taggers' encoder")
     parser.add_argument("--across-folds", action="store_true", help="choose on each fold, score on the others")
+    parser.add_argument("--thresholds", type=float, nargs="+", default=[], help="span thresholds to also score")
     parser.add_argument("--fold", type=int, help="train and read this fold alone (figures for its articles only)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -102,6 +107,9 @@ def main() -> None:
             f"{ranking['precision_over_half']:.4f}, ECE {ranking['ece_before']:.4f} -> {ranking['ece_after']:.4f} "
             f"({ranking['spans']} spans)"
         )
+    swept = {t: held_out_figures(encoded, replace(decoding, threshold=t), corpus.labels) for t in args.thresholds}
+    for threshold, scored in swept.items():
+        print(f"span threshold {threshold}: span F1 {scored['si']['f1']:.4f}, full task {scored['flc']['f1']:.4f}")
     across = across_folds(encoded, decoding, corpus.labels) if args.across_folds else []
     for row in across:
         print(
@@ -112,7 +120,7 @@ def main() -> None:
     if args.json:
         record = {"settings": args.overrides, "naming": args.naming, "decoding": str(decoding)}
         record |= {"precision": args.precision, "reading_of": args.reading_of, "across_folds": across}
-        record |= {"figures": figures, "folds": folds, "scores": ranking}
+        record |= {"figures": figures, "folds": folds, "scores": ranking, "thresholds": swept}
         args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
 
