@@ -107,9 +107,6 @@ def main() -> None:
             f"{ranking['precision_over_half']:.4f}, ECE {ranking['ece_before']:.4f} -> {ranking['ece_after']:.4f} "
             f"({ranking['spans']} spans)"
         )
-    swept = {t: held_out_figures(encoded, replace(decoding, threshold=t), corpus.labels) for t in args.thresholds}
-    for threshold, scored in swept.items():
-        print(f"span threshold {threshold}: span F1 {scored['si']['f1']:.4f}, full task {scored['flc']['f1']:.4f}")
     across = across_folds(encoded, decoding, corpus.labels) if args.across_folds else []
     for row in across:
         print(
@@ -117,6 +114,10 @@ def main() -> None:
             f"{row['chosen']['si']:.4f}, full {row['chosen']['flc']:.4f}) against {row['read']['mean']:.4f} read as "
             f"above (span {row['read']['si']:.4f}, full {row['read']['flc']:.4f}); chose {row['decoding']}"
         )
+    # last: scoring sets each model's decoding
+    swept = {t: held_out_figures(encoded, replace(decoding, threshold=t), corpus.labels) for t in args.thresholds}
+    for threshold, scored in swept.items():
+        print(f"span threshold {threshold}: span F1 {scored['si']['f1']:.4f}, full task {scored['flc']['f1']:.4f}")
     if args.json:
         record = {"settings": args.overrides, "naming": args.naming, "decoding": str(decoding)}
         record |= {"precision": args.precision, "reading_of": args.reading_of, "across_folds": across}

@@ -29,7 +29,7 @@ from propscope.model.verifier import find_verifier
 from propscope.model.windows import WindowTokenizer
 from propscope.pipeline.analyzer import Analyzer
 from propscope.training.config import load_config, with_overrides
-from propscope.training.loop import cross_fitting_folds, load_corpus
+from propscope.training.loop import configured_folds, load_corpus
 from propscope.training.verifier import export_verifier, train_verifier
 
 
@@ -63,7 +63,7 @@ def main() -> None:
     from transformers import AutoModel
 
     config = with_overrides(load_config(args.config), ["data.folds=2", *args.overrides, "verifier.adapter_rank=0"])
-    fold = cross_fitting_folds(load_corpus(config), 2, config.data.dev_seed)[0]
+    fold = configured_folds(config, load_corpus(config))[0]
     network = train_verifier(config, fold.train, fold.labels, logging.info)
     installed = AutoModel.from_pretrained(str(encoder_folder(config.verifier.encoder))).state_dict()
     pieces = WindowTokenizer.from_file(str(encoder_folder(config.model.encoder) / "tokenizer.json"), 256, 1)

@@ -30,7 +30,7 @@ from propscope.model.windows import WindowTokenizer
 from propscope.pipeline.analyzer import Analyzer
 from propscope.techniques import TECHNIQUE_NAMES
 from propscope.training.config import load_config, with_overrides
-from propscope.training.loop import cross_fitting_folds, load_corpus
+from propscope.training.loop import configured_folds, load_corpus
 from propscope.training.verifier import verifier_for
 
 
@@ -65,7 +65,7 @@ def main() -> None:
         folds = {"fixed-split": replace(corpus, dev=corpus.validation)}
     else:
         corpus = load_corpus(config)
-        parts = cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed)
+        parts = configured_folds(config, corpus)
         folds = {f"fold-{k}": fold for k, fold in enumerate(parts, start=1)}
     per_fold, predicted, gold = {}, [], []
     for name, fold in folds.items():

@@ -56,6 +56,7 @@ def test_overrides_are_typed_and_checked():
         ("[verifier]\ntagger_weight = 1.5\n", r"\[verifier\] tagger_weight must be from 0 to 1, got 1.5"),
         ("[data]\nfold_share = 0\n", r"\[data\] fold_share must be above 0 and at most 1, got 0"),
         ("[data]\nfold_share = 1.5\n", r"\[data\] fold_share must be above 0 and at most 1, got 1.5"),
+        ("[data]\nfold_share = 0.5\n", r"\[data\] fold_share cuts fold networks: it needs folds of 2 or more"),
         ("[training]\nteacher_weight = -0.1\n", r"\[training\] teacher_weight must be from 0 to 1, got -0.1"),
         ("[export]\ndelta_rank = -1\n", r"\[export\] delta_rank must be 0 \(the tagger ships whole\) or more, got -1"),
         (

@@ -102,7 +102,9 @@ def test_the_networks_that_ship_are_alike_whatever_the_folds_that_choose_their_r
     del exported["config"]["model"]["hidden_dropout"]  # the encoder's own 0.1 until it was a setting
     del exported["config"]["training"]["dropout_masks"]  # torch's until it was a setting
     del exported["config"]["model"]["encoder"]  # MiniLM's until it was a setting
+    del exported["config"]["data"]["fold_share"]  # all of a fold's articles until it was a setting
     assert _trained_alike(exported, final(with_overrides(four, ["data.folds=2"]), 371))
+    assert _trained_alike(exported, final(with_overrides(four, ["data.fold_share=0.5"]), 74))  # the pool is never cut
     assert not _trained_alike(exported, final(with_overrides(four, ["model.hidden_dropout=0"]), 74))
     assert not _trained_alike(exported, final(with_overrides(four, ['training.dropout_masks="bytes"']), 74))
     assert not _trained_alike(exported, final(with_overrides(four, ['model.encoder="all-mpnet-base-v2"']), 74))
@@ -110,6 +112,17 @@ def test_the_networks_that_ship_are_alike_whatever_the_folds_that_choose_their_r
     assert not _trained_alike(exported, final(with_overrides(four, ["data.folds=0"]), 371))
     assert not _trained_alike(exported, final(with_overrides(four, ["training.seed=14"]), 74))
     assert not _trained_alike(exported, final(with_overrides(four, ['verifier.tagger_spans="found.labels"']), 74))
+
+
+def test_a_fold_network_trained_on_a_share_of_its_articles_is_another_network():
+    def fold(config: Config, articles: int) -> dict:
+        return _base_meta(config) | {"train_articles": articles, "held_out_ids": ["1", "2"]}
+
+    whole = with_overrides(Config(), ["data.folds=2", "data.pool=all"])
+    exported = fold(whole, 185)
+    del exported["config"]["data"]["fold_share"]  # from before the setting existed
+    assert _trained_alike(exported, fold(whole, 185))
+    assert not _trained_alike(exported, fold(with_overrides(whole, ["data.fold_share=0.5"]), 93))
 
 
 def test_the_model_folder_takes_the_exports_files_not_folders_left_beside_them(tmp_path):

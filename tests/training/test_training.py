@@ -302,13 +302,22 @@ def test_a_teacher_teaches_each_fold_with_its_own_fold_network(tiny_corpus: Path
     assert f"The tagger also learnt from a teacher, `{teacher}`" in card and "weighing 0.7" in card
     lines.clear()
     train(student, progress=lines.append)
-    assert not any("training without" in line for line in lines)  # the same teachers: every student kept
+    assert not any("with the teacher" in line for line in lines)  # the same teachers: every student kept
     with np.load(work / "fold-1" / "classifier.npz") as weights:  # the fold-1 teacher as if trained again
         retrained = {name: array + 1 if array.dtype.kind == "f" else array for name, array in weights.items()}
     np.savez(work / "fold-1" / "classifier.npz", **retrained)
     lines.clear()
     train(student, progress=lines.append)
     assert [line.split(":")[0] for line in lines if "training without" in line] == ["fold 1/2"]
+    assert [line.split()[-1] for line in lines if "with the teacher" in line] == [str(work / "fold-1")]
+    with np.load(work / "fp32" / "classifier.npz") as weights:  # and the teacher that ships
+        retrained = {name: array + 1 if array.dtype.kind == "f" else array for name, array in weights.items()}
+    np.savez(work / "fp32" / "classifier.npz", **retrained)
+    lines.clear()
+    train(student, progress=lines.append)
+    assert [line.split()[-1] for line in lines if "with the teacher" in line] == [str(work / "fp32")]
+    with pytest.raises(InputError, match="fold_share below 1 is for the yardstick alone"):
+        train(replace(student, data=replace(student.data, fold_share=0.5)), progress=lambda line: None)
 
     corpus = load_corpus(student)
     tokenizer = WindowTokenizer.from_file(str(teacher / "tokenizer.json"), 32, 16)

@@ -23,7 +23,8 @@ class DataConfig:
     # predictions for every training-split article, and the shipped network trains on all of them.
     folds: int = 0
     # below 1: each fold network learns from that share of its articles (whole stories), the held-out ones unchanged;
-    # a learning curve (bench/RESULTS.md) says how much more annotated news would buy. The pool network is not cut.
+    # a learning curve (bench/cross_fit.py, bench/RESULTS.md) says what more annotated news would buy. The yardstick
+    # alone: `propscope train` refuses it, and the pool network is never cut.
     fold_share: float = 1.0
     # "all": train on every article of both splits (what ships); the folds, grouped by story, then give the
     # held-out figures and the validation split is not used. "train": the training split only, the
@@ -165,6 +166,8 @@ def _section(cls: type, values: dict[str, Any], name: str, source: str) -> Any:
         raise InputError(f"{source}: [data] folds must be 0 (dev hold-out) or at least 2, got {section.folds}")
     if isinstance(section, DataConfig) and not 0 < section.fold_share <= 1:
         raise InputError(f"{source}: [data] fold_share must be above 0 and at most 1, got {section.fold_share}")
+    if isinstance(section, DataConfig) and section.fold_share < 1 and section.folds < 2:
+        raise InputError(f"{source}: [data] fold_share cuts fold networks: it needs folds of 2 or more")
     if isinstance(section, ExportConfig) and section.delta_rank < 0:
         raise InputError(
             f"{source}: [export] delta_rank must be 0 (the tagger ships whole) or more, got {section.delta_rank}"

@@ -110,6 +110,11 @@ def cross_fitting_folds(corpus: Corpus, folds: int, seed: int, share: float = 1.
     return folded
 
 
+def configured_folds(config: Config, corpus: Corpus) -> list[Corpus]:
+    """The cross-fitting folds ``[data]`` asks for."""
+    return cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed, config.data.fold_share)
+
+
 def window_examples(
     articles: list[Article],
     labels: dict[str, list[Label]],

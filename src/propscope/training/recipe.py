@@ -50,7 +50,7 @@ from propscope.training.config import Config, VerifierConfig, with_overrides
 from propscope.training.delta import cut_to_rank, write_tagger_delta
 from propscope.training.evaluation import Evaluation, evaluate_analyzer, evaluate_encoded
 from propscope.training.export import export_model, quantize_model, store_weights_as_fp16, write_meta
-from propscope.training.loop import Corpus, cross_fitting_folds, device_description, load_corpus, train_network
+from propscope.training.loop import Corpus, configured_folds, device_description, load_corpus, train_network
 from propscope.training.verifier import verifier_for
 
 log = logging.getLogger(__name__)
@@ -332,10 +332,6 @@ def _base_meta(config: Config) -> dict[str, Any]:
     }
 
 
-def _folds(config: Config, corpus: Corpus) -> list[Corpus]:
-    return cross_fitting_folds(corpus, config.data.folds, config.data.dev_seed, config.data.fold_share)
-
-
 def cross_fitted_models(
     config: Config, corpus: Corpus, work: Path, progress: Callable[[str], None], only: int | None = None
 ) -> HeldOut:
@@ -346,7 +342,7 @@ def cross_fitted_models(
     first look).
     """
     held_out: HeldOut = []
-    folds = _folds(config, corpus)
+    folds = configured_folds(config, corpus)
     for number, fold in enumerate(folds, start=1):
         if only is not None and number != only:
             continue
@@ -394,8 +390,10 @@ def _teacher(config: Config, corpus: Corpus, fold: int | None = None) -> Path | 
         and meta.get("dev_articles", 0) == (len(corpus.dev) if fold is None else 0)
     )
     if not same:
+        share = data.get("fold_share", 1.0), config.data.fold_share
         raise InputError(
             f"training.teacher: {folder} learnt from other articles than the {len(corpus.train)} it would teach from"
+            + (f" (fold_share {share[0]} there, {share[1]} here)" if fold is not None and share[0] != share[1] else "")
         )
     return folder
 
@@ -410,7 +408,7 @@ def _teachers(config: Config, corpus: Corpus) -> None:
     """Every teacher network a training run will read, checked before hours of training."""
     _teacher(config, corpus)
     if config.training.teacher and config.data.folds:
-        for number, fold in enumerate(_folds(config, corpus), start=1):
+        for number, fold in enumerate(configured_folds(config, corpus), start=1):
             _teacher(config, fold, number)
 
 
@@ -476,8 +474,9 @@ def _training_identity(meta: dict[str, Any]) -> dict[str, Any]:
         "verifier": _verifier_identity(meta.get("verifier")),
         "config": config
         | {
-            # of the folds, only whether a dev hold-out leaves the training
-            "data": {"fold_share": 1.0} | data | {"folds": bool(data.get("folds"))},
+            # of the folds, only whether a dev hold-out leaves the training; a fold network's share of its articles is
+            # in its article count (shares are nested, so one count is one set), and the pool is never cut
+            "data": data | {"folds": bool(data.get("folds")), "fold_share": None},
             "verifier": _verifier_identity(config.get("verifier")),
             "export": {"delta_rank": 0, "verifier_from": ""}
             | config.get("export", {})
@@ -521,6 +520,11 @@ def train(config: Config, progress: Callable[[str], None] = log.info, command: s
     """``command``: the command line that asked for this model, recorded in its card so it can be rerun."""
     _require_plain_verifier(config)
     _verifier_source(config)
+    if config.data.fold_share < 1:
+        raise InputError(
+            "[data] fold_share below 1 is for the yardstick alone (bench/cross_fit.py): the decoding and calibration "
+            "that ship are chosen on fold networks that learnt from all their articles"
+        )
     corpus = load_corpus(config)
     _teachers(config, corpus)
     output, work = Path(config.export.output), work_folder(config)
@@ -1007,15 +1011,16 @@ def build_ensemble(
 def cross_fitted_ensembles(config: Config, corpus: Corpus, works: list[Path]) -> HeldOut:
     """Per fold, the ensemble of the members' fold networks, with the articles none of them learnt from."""
     held_out: HeldOut = []
-    for number, fold in enumerate(_folds(config, corpus), start=1):
+    for number, fold in enumerate(configured_folds(config, corpus), start=1):
         ids = sorted(a.id for a in fold.dev)
         networks = []
         for directory in (work / f"fold-{number}" for work in works):
             meta = _exported_meta(directory)
-            if meta is None or meta.get("held_out_ids") != ids:
+            if meta is None or meta.get("held_out_ids") != ids or meta.get("train_articles") != len(fold.train):
                 raise InputError(
                     f"{directory}: not fold {number} of this configuration's cross-fitting "
-                    f"(folds = {config.data.folds}, dev_seed = {config.data.dev_seed})"
+                    f"(folds = {config.data.folds}, dev_seed = {config.data.dev_seed}, "
+                    f"fold_share = {config.data.fold_share})"
                 )
             networks.append(OnnxModel(directory))
         held_out.append((EnsembleModel(networks), fold.dev))

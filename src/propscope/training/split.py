@@ -65,13 +65,13 @@ def grouped_folds(articles: list[Article], folds: int, seed: int) -> list[list[A
 
 
 def story_share(articles: list[Article], share: float, seed: int) -> list[Article]:
-    """Whole stories drawn with ``seed`` until about ``share`` of ``articles`` is taken: a smaller training set for a
-    learning curve. A smaller share takes a first part of a larger one's, so the sets are nested."""
+    """Whole stories drawn with ``seed`` until at least ``share`` of ``articles`` is taken: a smaller training set for
+    a learning curve. A smaller share takes a first part of a larger one's, so the sets are nested."""
     groups = sorted(story_groups(articles), key=lambda g: min(a.id for a in g))
     random.Random(seed).shuffle(groups)
     taken: list[Article] = []
     for group in groups:
-        if len(taken) >= share * len(articles):
+        if len(taken) / len(articles) >= share:
             break
         taken.extend(group)
     return sorted(taken, key=lambda a: a.id)
