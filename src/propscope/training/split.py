@@ -55,8 +55,7 @@ def story_groups(articles: list[Article], threshold: float = SAME_STORY) -> list
 
 def grouped_folds(articles: list[Article], folds: int, seed: int) -> list[list[Article]]:
     """``folds`` parts of about equal size, each story group whole; the seed shuffles which group goes where."""
-    groups = sorted(story_groups(articles), key=lambda g: min(a.id for a in g))
-    random.Random(seed).shuffle(groups)
+    groups = _shuffled_stories(articles, seed)
     groups.sort(key=len, reverse=True)  # stable: equal sizes keep the shuffled order
     parts: list[list[Article]] = [[] for _ in range(folds)]
     for group in groups:
@@ -67,11 +66,16 @@ def grouped_folds(articles: list[Article], folds: int, seed: int) -> list[list[A
 def story_share(articles: list[Article], share: float, seed: int) -> list[Article]:
     """Whole stories drawn with ``seed`` until at least ``share`` of ``articles`` is taken: a smaller training set for
     a learning curve. A smaller share takes a first part of a larger one's, so the sets are nested."""
-    groups = sorted(story_groups(articles), key=lambda g: min(a.id for a in g))
-    random.Random(seed).shuffle(groups)
     taken: list[Article] = []
-    for group in groups:
+    for group in _shuffled_stories(articles, seed):
         if len(taken) / len(articles) >= share:
             break
         taken.extend(group)
     return sorted(taken, key=lambda a: a.id)
+
+
+def _shuffled_stories(articles: list[Article], seed: int) -> list[list[Article]]:
+    """The story groups in an order that depends on ``seed`` alone, not on the order ``articles`` came in."""
+    groups = sorted(story_groups(articles), key=lambda g: min(a.id for a in g))
+    random.Random(seed).shuffle(groups)
+    return groups
